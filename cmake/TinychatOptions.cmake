@@ -1,0 +1,25 @@
+# Project-wide build settings: language level, warnings, sanitizers, compiler cache.
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+
+find_program(TINYCHAT_CCACHE ccache)
+if(TINYCHAT_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${TINYCHAT_CCACHE}")
+endif()
+
+# Applied to tinychat's own targets only, never to consumers: libraries use the flags
+# directly (an exported target cannot link a private helper target), executables link
+# tinychat_warnings.
+set(TINYCHAT_WARNING_FLAGS -Wall -Wextra -Wpedantic $<$<BOOL:${TINYCHAT_WERROR}>:-Werror>)
+add_library(tinychat_warnings INTERFACE)
+target_compile_options(tinychat_warnings INTERFACE ${TINYCHAT_WARNING_FLAGS})
+
+if(TINYCHAT_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,66 @@
+#pragma once
+/// The transport-agnostic core of protocol v1: rooms, members, presence, ordering, history,
+/// limits and lifecycle. It owns no socket, thread or timer.
+
+#include <tinychat/clock.hpp>
+#include <tinychat/limits.hpp>
+#include <tinychat/store.hpp>
+#include <tinychat/types.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace tinychat {
+
+/// How a RoomService reaches connections. Called only from inside RoomService calls.
+class Outbox {
+public:
+  virtual ~Outbox() = default;
+  /// Queues `frame` (one complete text message) for `client`. Must not call back into the
+  /// service synchronously.
+  virtual void deliver(ClientId client, Frame frame) = 0;
+  /// Closes `client`'s connection with a WebSocket close code. The transport then calls
+  /// RoomService::disconnect.
+  virtual void close(ClientId client, std::uint16_t code, std::string_view reason) = 0;
+};
+
+/// Settings of a RoomService.
+struct ServiceConfig {
+  Limits limits;
+  RateLimit rate_limit;
+};
+
+/// Serves protocol v1 to any number of connections.
+///
+/// Not thread-safe: all calls, and the Store's completions, must come from one thread or
+/// strand. Nothing a peer sends throws; every bad request becomes an `error` frame.
+class RoomService {
+public:
+  /// Restores the rooms `store` holds. `outbox`, `store` and `clock` must outlive the service.
+  RoomService(Outbox& outbox, Store& store, const Clock& clock, ServiceConfig config = {});
+  ~RoomService();
+  RoomService(const RoomService&) = delete;
+  RoomService& operator=(const RoomService&) = delete;
+
+  /// A new connection: sends it `hello` with a fresh challenge.
+  void connect(ClientId client);
+  /// One complete text message from `client` (valid UTF-8, within max_frame_bytes: the
+  /// transport enforces those with close codes 1007 and 1009).
+  void receive(ClientId client, std::string_view text);
+  /// The connection is gone: it leaves all its rooms. Unknown ids are ignored.
+  void disconnect(ClientId client);
+  /// Deletes idle rooms and closes expired ones. Call about once a second; cost grows with
+  /// the number of rooms due, not with the number of rooms.
+  void tick();
+
+  const ServiceConfig& config() const noexcept;
+  std::size_t room_count() const noexcept;
+  std::size_t connection_count() const noexcept;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace tinychat

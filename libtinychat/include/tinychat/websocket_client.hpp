@@ -1,0 +1,42 @@
+#pragma once
+/// A WebSocket ClientTransport (target tinychat::client_ws), so a Client can talk to a
+/// tinychat server over the network. Beast stays inside the library.
+
+#include <tinychat/client.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace tinychat {
+
+/// One WebSocket connection running its own I/O thread.
+class WebSocketConnection final : public ClientTransport {
+public:
+  using FrameHandler = std::function<void(std::string_view)>;
+  /// Called once when the connection ends; code 0 when it ended without a close frame.
+  using CloseHandler = std::function<void(std::uint16_t code, std::string_view reason)>;
+
+  /// Connects to `url` (ws://host:port/path) and completes the handshake. Handlers run on the
+  /// connection's I/O thread. Throws std::system_error when the connection cannot be made.
+  static std::unique_ptr<WebSocketConnection> connect(std::string_view url,
+                                                      FrameHandler on_frame,
+                                                      CloseHandler on_close = {});
+
+  ~WebSocketConnection() override; ///< Closes (1000) and joins the I/O thread.
+
+  /// Thread-safe; frames go out in call order.
+  void send_text(std::string text) override;
+  /// Starts a normal close (1000). Thread-safe.
+  void close();
+
+  struct Impl;
+
+private:
+  explicit WebSocketConnection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace tinychat

@@ -1,0 +1,12 @@
+#include <tinychat/clock.hpp>
+
+#include <chrono>
+
+namespace tinychat {
+
+TimestampMs SystemClock::now() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace tinychat

@@ -1,0 +1,73 @@
+#pragma once
+// Private state of RoomService: rooms, users, connections and the lifecycle indexes.
+
+#include <tinychat/protocol.hpp>
+#include <tinychat/room_service.hpp>
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace tinychat::detail {
+
+/// Someone who ever joined a room, identified by key. Present while `connections` is not empty.
+struct User {
+  std::string user_id;
+  std::string user_name; ///< The present name, or the name of the last join.
+  PublicKey pub_key{};
+  std::uint64_t last_client_seq = 0;
+  std::set<ClientId> connections;
+};
+
+struct Room {
+  std::string id;
+  TimestampMs created_at = 0;
+  TimestampMs expires_at = 0;
+  std::uint64_t assigned_seq = 0;  ///< Newest seq handed out, store confirmation pending or not.
+  std::uint64_t committed_seq = 0; ///< Newest seq the store confirmed.
+  std::deque<ChatMessage> history; ///< Newest committed messages, contiguous seqs.
+  std::map<PublicKey, User> users;
+  std::map<std::string, PublicKey, std::less<>> present_names; ///< Present users by name.
+  std::map<ClientId, PublicKey> connections;                   ///< Joined connections.
+  std::optional<TimestampMs> idle_deadline;                    ///< Set while nobody is present.
+  std::set<std::string> user_ids;
+};
+
+/// Replies must leave in request order even when some wait for the store.
+class ReplyQueue {
+public:
+  /// Index of a reply to fill in later.
+  std::uint64_t reserve() {
+    slots_.emplace_back();
+    return base_ + slots_.size() - 1;
+  }
+  bool idle() const { return slots_.empty(); }
+  /// Fills slot `index` and returns the frames now ready to go, oldest first.
+  std::vector<Frame> fill(std::uint64_t index, Frame frame) {
+    std::vector<Frame> ready;
+    if (index < base_ || index - base_ >= slots_.size()) return ready;
+    slots_[index - base_] = std::move(frame);
+    while (!slots_.empty() && slots_.front()) {
+      ready.push_back(std::move(*slots_.front()));
+      slots_.pop_front();
+      ++base_;
+    }
+    return ready;
+  }
+
+private:
+  std::uint64_t base_ = 0;
+  std::deque<std::optional<Frame>> slots_;
+};
+
+struct Connection {
+  Challenge challenge{};
+  std::map<std::string, PublicKey, std::less<>> rooms; ///< Joined rooms, with the key used.
+  ReplyQueue replies;
+  double tokens = 0;
+  TimestampMs refilled_at = 0;
+};
+
+} // namespace tinychat::detail
