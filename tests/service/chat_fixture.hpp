@@ -1,0 +1,102 @@
+#pragma once
+// A room full of test users talking raw protocol v1 through the in-process transport.
+
+#include <tinychat/encoding.hpp>
+#include <tinychat/in_process_transport.hpp>
+#include <tinychat/memory_store.hpp>
+#include <tinychat/signature_verifier.hpp>
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tinychat::test {
+
+namespace json = boost::json;
+
+/// One connection of one user (a key). Replies are picked out by id; events stay queued.
+class Peer {
+public:
+  Peer(InProcessTransport& transport, KeyPair key);
+
+  /// Sends `request` with a fresh integer id unless it has one; returns the reply.
+  json::object call(json::object request);
+  /// Sends raw text; returns the reply frame (the first non-event frame).
+  json::object call_raw(std::string_view text);
+
+  std::string create_room();
+  /// A correctly signed join; returns the reply (joined or error).
+  json::object join(std::string_view room_id, std::string_view name);
+  /// A correctly signed send with the next client_seq of this peer for this room.
+  json::object send(std::string_view room_id, std::string_view text);
+  json::object send_with_seq(std::string_view room_id, std::uint64_t client_seq,
+                             std::string_view text);
+  json::object history(std::string_view room_id, std::uint64_t after_seq = 0,
+                       std::uint32_t limit = 100);
+
+  std::string join_sig(std::string_view room_id, std::string_view name) const;
+  std::string message_sig(std::string_view room_id, std::string_view user_id,
+                          std::uint64_t client_seq, std::string_view text) const;
+
+  /// Takes the oldest queued event of `type`; fails the test when there is none.
+  json::object event(std::string_view type);
+  /// Queued events of `type`, taken.
+  std::vector<json::object> events(std::string_view type);
+  bool has_event(std::string_view type) const;
+  std::size_t queued() const { return conn_->inbox().size(); }
+
+  std::string pub_key_hex() const { return to_hex(key_.public_key()); }
+  const KeyPair& key() const { return key_; }
+  const json::object& hello() const { return hello_; }
+  InProcessConnection& connection() { return *conn_; }
+  /// user_id from this peer's joined reply for the room.
+  std::string user_id(std::string_view room_id) const;
+  void close() { conn_->close(); }
+
+private:
+  std::unique_ptr<InProcessConnection> conn_;
+  KeyPair key_;
+  Challenge challenge_{};
+  json::object hello_;
+  std::uint64_t next_id_ = 1000;
+  std::map<std::string, std::string, std::less<>> user_ids_;
+  std::map<std::string, std::uint64_t, std::less<>> client_seqs_;
+};
+
+/// A service on a manual clock and a memory store, and helpers to open peers.
+struct ChatFixture {
+  /// Tests that send more than a burst of requests set their own rate limit.
+  explicit ChatFixture(ServiceConfig config = {}) : config_(config) { restart(); }
+
+  /// A new connection; `key` defaults to a fresh key pair.
+  Peer& connect(std::optional<KeyPair> key = std::nullopt);
+  /// A new connection sharing the key of `other`.
+  Peer& connect_as(const Peer& other) { return connect(other.key()); }
+  /// Drops every connection and starts a new service over the same store.
+  void restart();
+  void advance_seconds(std::int64_t s) {
+    clock.advance_seconds(s);
+    transport->service().tick();
+  }
+
+  ManualClock clock;
+  MemoryStore store;
+  ServiceConfig config_;
+  std::vector<std::unique_ptr<Peer>> peers;
+  std::unique_ptr<InProcessTransport> transport;
+};
+
+/// The `code` of an error frame, or "" when the frame is not an error.
+std::string code_of(const json::object& frame);
+std::string type_of(const json::object& frame);
+/// A string field of a frame ("" when missing or not a string).
+std::string str_of(const json::object& frame, std::string_view key);
+/// An integer field of a frame (fails the test when missing or not an integer).
+std::int64_t num_of(const json::object& frame, std::string_view key);
+
+} // namespace tinychat::test
