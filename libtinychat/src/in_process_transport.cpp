@@ -23,6 +23,11 @@ std::unique_ptr<InProcessConnection> InProcessTransport::connect() {
   return conn;
 }
 
+void InProcessTransport::tick() {
+  service_.tick();
+  pump();
+}
+
 void InProcessTransport::deliver(ClientId client, Frame frame) {
   if (auto it = connections_.find(client); it != connections_.end())
     it->second->inbox_.emplace_back(*frame);

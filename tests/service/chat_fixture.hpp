@@ -81,7 +81,7 @@ struct ChatFixture {
   void restart();
   void advance_seconds(std::int64_t s) {
     clock.advance_seconds(s);
-    transport->service().tick();
+    transport->tick();
   }
 
   ManualClock clock;

@@ -26,6 +26,9 @@ public:
 
   RoomService& service() noexcept { return service_; }
 
+  /// Runs the service's idle and TTL cleanup and hands out the frames it produced.
+  void tick();
+
   /// Opens a connection; its `hello` is delivered at once.
   std::unique_ptr<InProcessConnection> connect();
 
