@@ -77,7 +77,8 @@ std::optional<std::string> replace_lone_surrogates(std::string_view text) {
 
 std::optional<json::value> parse_json(std::string_view text) {
   json::parse_options options;
-  options.max_depth = 16; // every v1 frame is at most three levels deep
+  // v1 frames are three levels deep; unknown fields may nest more, within reason.
+  options.max_depth = 64;
   boost::system::error_code ec;
   json::value v = json::parse(text, ec, {}, options);
   if (!ec) return v;
