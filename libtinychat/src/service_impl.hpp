@@ -1,0 +1,195 @@
+#pragma once
+// RoomService's private implementation: state, output and lifecycle helpers. The request
+// handlers live in room_requests.cpp, the public interface in room_service.cpp.
+
+#include "service_state.hpp"
+
+#include <tinychat/encoding.hpp>
+#include <tinychat/room_service.hpp>
+#include <tinychat/signature_verifier.hpp>
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace tinychat {
+
+using detail::Connection;
+using detail::Room;
+using detail::User;
+
+struct RoomService::Impl {
+  Impl(Outbox& o, Store& s, const Clock& c, ServiceConfig cfg)
+      : outbox(o), store(s), clock(c), config(cfg) {}
+
+  Outbox& outbox;
+  Store& store;
+  const Clock& clock;
+  ServiceConfig config;
+  SignatureVerifier verifier;
+  std::map<std::string, Room, std::less<>> rooms;
+  std::map<ClientId, Connection> connections;
+  std::set<std::pair<TimestampMs, std::string>> expiries;       // by expires_at
+  std::set<std::pair<TimestampMs, std::string>> idle_deadlines; // by idle deadline
+
+  // ---- output ------------------------------------------------------------------------------
+
+  static Frame encode(const ServerFrame& f) {
+    return std::make_shared<const std::string>(Protocol::encode(f));
+  }
+
+  void reply(ClientId client, Connection& conn, const ServerFrame& f) {
+    auto frame = encode(f);
+    if (conn.replies.idle()) outbox.deliver(client, std::move(frame));
+    else fill_reply(client, conn.replies.reserve(), std::move(frame));
+  }
+
+  void fill_reply(ClientId client, std::uint64_t slot, Frame frame) {
+    auto it = connections.find(client);
+    if (it == connections.end()) return; // gone while the store worked
+    for (auto& f : it->second.replies.fill(slot, std::move(frame))) outbox.deliver(client, f);
+  }
+
+  void fail(ClientId client, Connection& conn, const RequestId& id, error code,
+            std::string message = {}) {
+    if (message.empty()) message = make_error_code(code).message();
+    reply(client, conn, ErrorFrame{id, code, std::move(message), std::nullopt});
+  }
+
+  void broadcast(const Room& room, const ServerFrame& f, ClientId except = 0) {
+    auto frame = encode(f); // once, whatever the number of members
+    for (const auto& [client, key] : room.connections)
+      if (client != except) outbox.deliver(client, frame);
+  }
+
+  // ---- rooms -------------------------------------------------------------------------------
+
+  // The live room with this id, after applying any expiry or idle deletion that is due, so a
+  // request never sees a room that the next tick would remove.
+  Room* live_room(std::string_view id) {
+    auto it = rooms.find(id);
+    if (it == rooms.end()) return nullptr;
+    TimestampMs now = clock.now();
+    Room& room = it->second;
+    if (room.expires_at <= now) {
+      close_expired(room);
+      return nullptr;
+    }
+    if (room.idle_deadline && *room.idle_deadline <= now) {
+      erase_room(room);
+      return nullptr;
+    }
+    return &room;
+  }
+
+  void set_idle(Room& room, bool idle) {
+    if (room.idle_deadline) idle_deadlines.erase({*room.idle_deadline, room.id});
+    room.idle_deadline.reset();
+    if (idle) {
+      room.idle_deadline = clock.now() + TimestampMs{config.limits.room_idle_seconds} * 1000;
+      idle_deadlines.emplace(*room.idle_deadline, room.id);
+    }
+  }
+
+  Room& add_room(RoomRecord record) {
+    auto [it, inserted] = rooms.try_emplace(record.room_id);
+    Room& room = it->second;
+    room.id = record.room_id;
+    room.created_at = record.created_at;
+    room.expires_at = record.expires_at;
+    expiries.emplace(room.expires_at, room.id);
+    set_idle(room, true);
+    return room;
+  }
+
+  void erase_room(Room& room) {
+    for (const auto& [client, key] : room.connections) {
+      auto c = connections.find(client);
+      if (c != connections.end()) c->second.rooms.erase(room.id);
+    }
+    expiries.erase({room.expires_at, room.id});
+    set_idle(room, false);
+    store.delete_room(room.id, [](std::error_code) {});
+    rooms.erase(room.id); // `room` dangles from here on
+  }
+
+  void close_expired(Room& room) {
+    broadcast(room, RoomClosed{room.id, "expired"});
+    erase_room(room);
+  }
+
+  void tick() {
+    TimestampMs now = clock.now();
+    while (!expiries.empty() && expiries.begin()->first <= now) {
+      auto id = expiries.begin()->second;
+      close_expired(rooms.at(id));
+    }
+    while (!idle_deadlines.empty() && idle_deadlines.begin()->first <= now) {
+      auto id = idle_deadlines.begin()->second;
+      erase_room(rooms.at(id));
+    }
+  }
+
+  // ---- presence ----------------------------------------------------------------------------
+
+  static std::vector<Member> members_of(const Room& room) {
+    std::vector<Member> members;
+    members.reserve(room.present_names.size());
+    for (const auto& [name, key] : room.present_names) {
+      const User& u = room.users.at(key);
+      members.push_back(Member{u.user_id, u.user_name, u.pub_key});
+    }
+    return members;
+  }
+
+  // Removes `client` from `room`; tells the others when its user is no longer present.
+  void remove_presence(Room& room, ClientId client) {
+    auto it = room.connections.find(client);
+    if (it == room.connections.end()) return;
+    User& user = room.users.at(it->second);
+    room.connections.erase(it);
+    user.connections.erase(client);
+    if (!user.connections.empty()) return;
+    room.present_names.erase(user.user_name);
+    broadcast(room, MemberLeft{room.id, user.user_id});
+    if (room.present_names.empty()) set_idle(room, true);
+  }
+
+  // ---- requests ----------------------------------------------------------------------------
+
+  void handle(ClientId, Connection&, const RequestId&, CreateRoomRequest&);
+  void handle(ClientId, Connection&, const RequestId&, JoinRequest&);
+  void handle(ClientId, Connection&, const RequestId&, LeaveRequest&);
+  void handle(ClientId, Connection&, const RequestId&, SendRequest&);
+  void handle(ClientId, Connection&, const RequestId&, HistoryRequest&);
+  void handle(ClientId client, Connection& conn, const RequestId& id, PingRequest&) {
+    reply(client, conn, Pong{id});
+  }
+
+  // Token bucket; returns the wait in ms when the request must be refused.
+  std::optional<std::uint64_t> take_token(Connection& conn) {
+    const RateLimit& rl = config.rate_limit;
+    if (rl.per_second <= 0) return std::nullopt;
+    TimestampMs now = clock.now();
+    double elapsed = static_cast<double>(std::max<TimestampMs>(0, now - conn.refilled_at)) / 1000;
+    conn.tokens = std::min(rl.burst, conn.tokens + elapsed * rl.per_second);
+    conn.refilled_at = now;
+    if (conn.tokens >= 1) {
+      conn.tokens -= 1;
+      return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(std::ceil((1 - conn.tokens) / rl.per_second * 1000));
+  }
+
+  std::string user_id_for(const PublicKey& key) {
+    // Derived from the key, so a key gets the same id every time it joins a room, also after a
+    // restart, and a connection can know its id without asking.
+    std::array<std::uint8_t, 15> digest{};
+    crypto_generichash(digest.data(), digest.size(), key.data(), key.size(), nullptr, 0);
+    return "u" + to_base32(digest);
+  }
+};
+
+} // namespace tinychat
