@@ -43,9 +43,15 @@ void Client::send(std::string_view room_id, std::string_view text, ReplyHandler 
   {
     std::lock_guard lock(mutex_);
     auto it = rooms_.find(room_id);
-    if (it == rooms_.end()) throw std::logic_error("tinychat::Client::send before joining");
-    req.client_seq = it->second.next_client_seq++;
-    user_id = it->second.user_id;
+    if (it != rooms_.end()) {
+      req.client_seq = it->second.next_client_seq++;
+      user_id = it->second.user_id;
+    }
+  }
+  if (user_id.empty()) {
+    // Without a join there is no user id to sign for; answer as the server would.
+    if (done) done(ErrorFrame{{}, error::not_member, "join the room before sending", {}});
+    return;
   }
   req.sig = key_.sign(message_payload(room_id, user_id, req.client_seq, text));
   request(std::move(req), std::move(done));

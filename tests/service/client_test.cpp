@@ -116,6 +116,10 @@ TEST_CASE("client: errors reach the request's callback as ErrorFrame") {
   REQUIRE(std::holds_alternative<ErrorFrame>(reply));
   CHECK(std::get<ErrorFrame>(reply).code == error::room_not_found);
   CHECK(make_error_code(std::get<ErrorFrame>(reply).code).message() == "no such room");
+
+  auto early = alice.call([&](auto d) { alice.client.send("aaaaaaaaaaaaaaaaaaaaaaaaaa", "hi", d); });
+  REQUIRE(std::holds_alternative<ErrorFrame>(early));
+  CHECK(std::get<ErrorFrame>(early).code == error::not_member);
 }
 
 TEST_CASE("client: room_closed reaches the app when the room expires") {

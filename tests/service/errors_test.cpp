@@ -16,7 +16,7 @@ namespace {
 
 // ---- setup -------------------------------------------------------------------------------
 
-// The default rate limit (100/s, burst 200) never refills on a manual clock; tests that are
+// The default rate limit refills only as the manual clock moves; tests that are
 // not about rate limiting must not run into it.
 tinychat::ServiceConfig roomy() {
   tinychat::ServiceConfig config;

@@ -45,7 +45,8 @@ public:
   void create_room(ReplyHandler done);
   /// Signs the join with this connection's challenge. Requires hello().
   void join(std::string_view room_id, std::string_view user_name, ReplyHandler done);
-  /// Signs `text` with the next client_seq for this room. Requires a completed join.
+  /// Signs `text` with the next client_seq for this room. Before the join completed, `done`
+  /// gets a `not_member` ErrorFrame at once and nothing is sent.
   void send(std::string_view room_id, std::string_view text, ReplyHandler done);
   void history(std::string_view room_id, std::uint64_t after_seq, std::uint32_t limit,
                ReplyHandler done);

@@ -17,10 +17,11 @@ struct Limits {
   std::uint32_t room_ttl_seconds = 43200;
 };
 
-/// A per-connection token bucket on requests. `per_second == 0` disables it.
+/// A per-connection token bucket on requests. `per_second == 0` disables it. The defaults
+/// stop floods while leaving room for a client that pages or backfills a whole history.
 struct RateLimit {
-  double per_second = 100;
-  double burst = 200;
+  double per_second = 200;
+  double burst = 1500;
 };
 
 } // namespace tinychat
