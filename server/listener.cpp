@@ -1,0 +1,60 @@
+#include "listener.hpp"
+
+#include "http_session.hpp"
+#include "log.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+
+namespace tinychat::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, ServerState& state)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), state_(state) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+tcp::endpoint Listener::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
+
+void Listener::run() {
+  net::post(acceptor_.get_executor(),
+            beast::bind_front_handler(&Listener::do_accept, shared_from_this()));
+}
+
+void Listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void Listener::do_accept() {
+  // Each connection gets its own strand, so its handlers never run concurrently.
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+}
+
+void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open())
+    return;
+  if (ec) {
+    // E.g. out of file descriptors: keep serving the connections we have.
+    fail(ec, "accept");
+  } else {
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<HttpSession>(std::move(socket), state_)->run();
+  }
+  do_accept();
+}
+
+} // namespace tinychat::server

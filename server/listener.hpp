@@ -1,0 +1,37 @@
+#pragma once
+/// Accepts TCP connections and gives each an HttpSession on its own strand.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <memory>
+
+namespace tinychat::server {
+
+class ServerState;
+
+/// Owns the listening socket. Create with make_shared, then run().
+class Listener : public std::enable_shared_from_this<Listener> {
+public:
+  /// Binds and listens; throws boost::system::system_error when that fails.
+  Listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
+           ServerState& state);
+
+  /// The bound endpoint (the real port when 0 was asked for).
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  void run();
+  /// Stops accepting. Thread-safe.
+  void stop();
+
+private:
+  void do_accept();
+  void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  ServerState& state_;
+};
+
+} // namespace tinychat::server

@@ -1,0 +1,115 @@
+// tinychat-server: serves protocol v1 over WebSocket, plus a page and /healthz over HTTP.
+
+#include "listener.hpp"
+#include "log.hpp"
+#include "options.hpp"
+#include "server_state.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef TINYCHAT_VERSION
+#define TINYCHAT_VERSION "unknown"
+#endif
+
+namespace net = boost::asio;
+
+namespace {
+
+// Closes still in flight after this are abandoned; exit must not hang on a dead peer.
+constexpr auto shutdown_grace = std::chrono::seconds(3);
+
+int serve(const tinychat::server::Options& options) {
+  using namespace tinychat::server;
+  net::io_context ioc(static_cast<int>(options.threads));
+  ServerState state(ioc, options.service);
+
+  const net::ip::tcp::endpoint endpoint(net::ip::make_address(options.bind), options.port);
+  std::shared_ptr<Listener> listener;
+  try {
+    listener = std::make_shared<Listener>(ioc, endpoint, state);
+  } catch (const boost::system::system_error& e) {
+    log_line("cannot listen on " + options.bind + ":" + std::to_string(options.port) + ": " +
+             e.code().message());
+    return 1;
+  }
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::steady_timer grace_timer(ioc);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (ec)
+      return;
+    log_line("shutting down");
+    listener->stop();
+    state.shutdown([&ioc] { ioc.stop(); });
+    grace_timer.expires_after(shutdown_grace);
+    grace_timer.async_wait([&ioc](boost::system::error_code wait_ec) {
+      if (!wait_ec) {
+        log_line("closing handshakes did not finish in time");
+        ioc.stop();
+      }
+    });
+  });
+
+  state.start();
+  listener->run();
+  // Only now: a test that signals right after reading this line must find the handler set.
+  const auto bound = listener->local_endpoint();
+  std::string address = bound.address().to_string();
+  if (bound.address().is_v6())
+    address = "[" + address + "]";
+  std::cout << "tinychat-server listening on http://" << address << ":" << bound.port()
+            << std::endl;
+
+  std::vector<std::thread> threads;
+  threads.reserve(options.threads - 1);
+  for (unsigned i = 1; i < options.threads; ++i)
+    threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads)
+    t.join();
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace tinychat::server;
+  // A peer that vanishes mid-write must produce EPIPE, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  ParsedCommandLine cmd;
+  try {
+    cmd = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    std::cerr << "tinychat-server: " << e.what() << "\n"
+              << "Try 'tinychat-server --help'.\n";
+    return 2;
+  }
+  switch (cmd.action) {
+  case ParsedCommandLine::Action::help:
+    std::cout << usage_text();
+    return 0;
+  case ParsedCommandLine::Action::version:
+    std::cout << "tinychat-server " TINYCHAT_VERSION "\n";
+    return 0;
+  case ParsedCommandLine::Action::run:
+    break;
+  }
+  try {
+    return serve(cmd.options);
+  } catch (const std::exception& e) {
+    log_line(std::string("fatal: ") + e.what());
+    return 1;
+  }
+}

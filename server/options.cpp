@@ -1,0 +1,178 @@
+#include "options.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+namespace tinychat::server {
+
+namespace {
+
+unsigned default_threads() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::uint64_t parse_integer(std::string_view flag, std::string_view value, std::uint64_t min,
+                            std::uint64_t max) {
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc{} || end != value.data() + value.size())
+    throw UsageError("--" + std::string(flag) + ": not a whole number: '" +
+                     std::string(value) + "'");
+  if (n < min || n > max)
+    throw UsageError("--" + std::string(flag) + ": must be between " + std::to_string(min) +
+                     " and " + std::to_string(max));
+  return n;
+}
+
+double parse_rate(std::string_view flag, std::string_view value) {
+  double d = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), d);
+  if (value.empty() || ec != std::errc{} || end != value.data() + value.size() ||
+      !std::isfinite(d) || d < 0)
+    throw UsageError("--" + std::string(flag) + ": not a number >= 0: '" +
+                     std::string(value) + "'");
+  return d;
+}
+
+std::string format_rate(double d) {
+  std::ostringstream out;
+  out << d;
+  return out.str();
+}
+
+struct Flag {
+  std::string_view name;
+  std::string_view help;
+  std::function<std::string(const Options&)> current;
+  std::function<void(Options&, std::string_view)> set;
+};
+
+// Limits share one shape: a u32 of Limits, at least 1.
+Flag limit_flag(std::string_view name, std::string_view help, std::uint32_t Limits::*field) {
+  return {name, help,
+          [field](const Options& o) { return std::to_string(o.service.limits.*field); },
+          [name, field](Options& o, std::string_view v) {
+            o.service.limits.*field = static_cast<std::uint32_t>(
+                parse_integer(name, v, 1, std::numeric_limits<std::uint32_t>::max()));
+          }};
+}
+
+const std::vector<Flag>& flags() {
+  static const std::vector<Flag> table = {
+      {"bind", "address to listen on", [](const Options& o) { return o.bind; },
+       [](Options& o, std::string_view v) {
+         boost::system::error_code ec;
+         boost::asio::ip::make_address(std::string(v), ec);
+         if (ec)
+           throw UsageError("--bind: not an IP address: '" + std::string(v) + "'");
+         o.bind = std::string(v);
+       }},
+      {"port", "TCP port; 0 picks a free one and prints it",
+       [](const Options& o) { return std::to_string(o.port); },
+       [](Options& o, std::string_view v) {
+         o.port = static_cast<std::uint16_t>(parse_integer("port", v, 0, 65535));
+       }},
+      {"threads", "I/O threads; defaults to the number of CPUs",
+       [](const Options& o) { return std::to_string(o.threads); },
+       [](Options& o, std::string_view v) {
+         o.threads = static_cast<unsigned>(parse_integer("threads", v, 1, 1024));
+       }},
+      limit_flag("max-text-chars", "code points per message", &Limits::max_text_chars),
+      limit_flag("max-name-chars", "code points per user name", &Limits::max_name_chars),
+      limit_flag("max-room-members", "users per room", &Limits::max_room_members),
+      limit_flag("max-history", "messages kept per room", &Limits::max_history),
+      limit_flag("max-frame-bytes", "bytes per client message (larger: close 1009)",
+                 &Limits::max_frame_bytes),
+      limit_flag("max-rooms-per-connection", "rooms one connection may join",
+                 &Limits::max_rooms_per_connection),
+      limit_flag("room-idle-seconds", "an empty room is deleted after this",
+                 &Limits::room_idle_seconds),
+      limit_flag("room-ttl-seconds", "a room is closed at this age", &Limits::room_ttl_seconds),
+      {"rate-limit-per-second", "requests per second per connection; 0 disables",
+       [](const Options& o) { return format_rate(o.service.rate_limit.per_second); },
+       [](Options& o, std::string_view v) {
+         o.service.rate_limit.per_second = parse_rate("rate-limit-per-second", v);
+       }},
+      {"rate-limit-burst", "requests a connection may burst",
+       [](const Options& o) { return format_rate(o.service.rate_limit.burst); },
+       [](Options& o, std::string_view v) {
+         o.service.rate_limit.burst = parse_rate("rate-limit-burst", v);
+       }},
+  };
+  return table;
+}
+
+Options default_options() {
+  Options o;
+  o.threads = default_threads();
+  return o;
+}
+
+} // namespace
+
+ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
+  ParsedCommandLine out;
+  out.options = default_options();
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      out.action = ParsedCommandLine::Action::help;
+      return out;
+    }
+    if (arg == "--version") {
+      out.action = ParsedCommandLine::Action::version;
+      return out;
+    }
+    if (arg.substr(0, 2) != "--")
+      throw UsageError("unexpected argument '" + std::string(arg) + "'");
+    arg.remove_prefix(2);
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const Flag* flag = nullptr;
+    for (const auto& f : flags())
+      if (f.name == name)
+        flag = &f;
+    if (!flag)
+      throw UsageError("unknown flag '--" + std::string(name) + "'");
+    if (!value) {
+      if (i + 1 == args.size())
+        throw UsageError("--" + std::string(name) + " needs a value");
+      value = args[++i];
+    }
+    flag->set(out.options, *value);
+  }
+  const RateLimit& rate = out.options.service.rate_limit;
+  if (rate.per_second > 0 && rate.burst < 1)
+    throw UsageError("--rate-limit-burst: must be at least 1 while rate limiting is on");
+  return out;
+}
+
+std::string usage_text() {
+  const Options defaults = default_options();
+  std::string text = "usage: tinychat-server [flags]\n\n"
+                     "Serves tinychat protocol v1 over WebSocket at /v1/ws.\n\nflags:\n";
+  for (const auto& f : flags()) {
+    std::string left = "  --" + std::string(f.name) + " N";
+    if (f.name == "bind")
+      left = "  --bind ADDR";
+    left.resize(std::max<std::size_t>(left.size() + 1, 34), ' ');
+    text += left + std::string(f.help) + " (default " + f.current(defaults) + ")\n";
+  }
+  text += "  --help                          print this text\n"
+          "  --version                       print the version\n";
+  return text;
+}
+
+} // namespace tinychat::server

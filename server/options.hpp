@@ -1,0 +1,41 @@
+#pragma once
+/// Command-line settings of tinychat-server.
+
+#include <tinychat/room_service.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tinychat::server {
+
+/// Everything the flags decide.
+struct Options {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 8080;
+  unsigned threads = 1;
+  ServiceConfig service;
+};
+
+/// A flag or value the user got wrong; the message is meant for stderr.
+class UsageError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What the command line asks for.
+struct ParsedCommandLine {
+  enum class Action { run, help, version } action = Action::run;
+  Options options;
+};
+
+/// Parses `--flag value` and `--flag=value` forms. Throws UsageError for anything unknown,
+/// missing, malformed or out of range.
+ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
+
+/// The --help text, listing every flag with its default.
+std::string usage_text();
+
+} // namespace tinychat::server

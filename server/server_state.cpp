@@ -1,0 +1,105 @@
+#include "server_state.hpp"
+
+#include "websocket_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <chrono>
+#include <utility>
+
+namespace tinychat::server {
+
+namespace net = boost::asio;
+
+ServerState::ServerState(net::io_context& ioc, ServiceConfig config)
+    : strand_(net::make_strand(ioc)),
+      limits_(config.limits),
+      service_(*this, store_, clock_, config),
+      tick_timer_(strand_) {}
+
+ServerState::~ServerState() = default;
+
+void ServerState::start() {
+  net::post(strand_, [this] { schedule_tick(); });
+}
+
+void ServerState::schedule_tick() {
+  if (stopping_)
+    return;
+  // Twice a second keeps idle deletion and expiry well inside PROTOCOL.md's 3 s / 5 s bounds.
+  tick_timer_.expires_after(std::chrono::milliseconds(500));
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec)
+      return;
+    service_.tick();
+    schedule_tick();
+  });
+}
+
+ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& session) {
+  const ClientId id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  net::post(strand_, [this, id, weak = std::weak_ptr<WebSocketSession>(session)] {
+    sessions_.emplace(id, weak);
+    if (stopping_) {
+      // Upgraded while we were shutting down: close it like every other session.
+      if (auto s = weak.lock())
+        s->close(static_cast<std::uint16_t>(boost::beast::websocket::close_code::going_away),
+                 "server shutting down");
+      return;
+    }
+    service_.connect(id);
+  });
+  return id;
+}
+
+void ServerState::receive(ClientId id, std::string text) {
+  net::post(strand_, [this, id, text = std::move(text)] {
+    if (!stopping_)
+      service_.receive(id, text);
+  });
+}
+
+void ServerState::remove_session(ClientId id) {
+  net::post(strand_, [this, id] {
+    sessions_.erase(id);
+    service_.disconnect(id);
+    check_drained();
+  });
+}
+
+void ServerState::shutdown(std::function<void()> drained) {
+  net::post(strand_, [this, drained = std::move(drained)]() mutable {
+    stopping_ = true;
+    drained_ = std::move(drained);
+    tick_timer_.cancel();
+    for (auto& [id, weak] : sessions_)
+      if (auto s = weak.lock())
+        s->close(static_cast<std::uint16_t>(boost::beast::websocket::close_code::going_away),
+                 "server shutting down");
+    check_drained();
+  });
+}
+
+void ServerState::check_drained() {
+  if (stopping_ && sessions_.empty() && drained_)
+    std::exchange(drained_, nullptr)();
+}
+
+void ServerState::deliver(ClientId client, Frame frame) {
+  const auto it = sessions_.find(client);
+  if (it == sessions_.end())
+    return;
+  if (auto s = it->second.lock())
+    s->send(std::move(frame));
+}
+
+void ServerState::close(ClientId client, std::uint16_t code, std::string_view reason) {
+  const auto it = sessions_.find(client);
+  if (it == sessions_.end())
+    return;
+  if (auto s = it->second.lock())
+    s->close(code, std::string(reason));
+}
+
+} // namespace tinychat::server

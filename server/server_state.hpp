@@ -1,0 +1,68 @@
+#pragma once
+/// The server's core wiring: one RoomService behind one strand, and the map from ClientId to
+/// the WebSocket session that serves it.
+
+#include <tinychat/clock.hpp>
+#include <tinychat/memory_store.hpp>
+#include <tinychat/room_service.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace tinychat::server {
+
+class WebSocketSession;
+
+/// Owns the RoomService and runs every call into it on one strand. Sessions talk to it only
+/// through the thread-safe members below, which post to that strand.
+class ServerState final : private Outbox {
+public:
+  ServerState(boost::asio::io_context& ioc, ServiceConfig config);
+  ~ServerState() override;
+  ServerState(const ServerState&) = delete;
+  ServerState& operator=(const ServerState&) = delete;
+
+  const Limits& limits() const noexcept { return limits_; }
+
+  /// Starts the periodic tick. Call once.
+  void start();
+
+  /// Registers a freshly accepted session under a new id and sends it `hello`. Thread-safe.
+  ClientId add_session(const std::shared_ptr<WebSocketSession>& session);
+  /// One text message from a session. Thread-safe.
+  void receive(ClientId id, std::string text);
+  /// The session's connection ended. Thread-safe; call once per add_session.
+  void remove_session(ClientId id);
+
+  /// Closes every session with 1001 and refuses new ones; calls `drained` (on the core strand)
+  /// once no session is left. Thread-safe.
+  void shutdown(std::function<void()> drained);
+
+private:
+  void deliver(ClientId client, Frame frame) override;
+  void close(ClientId client, std::uint16_t code, std::string_view reason) override;
+  void schedule_tick();
+  void check_drained();
+
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  Limits limits_;
+  MemoryStore store_;
+  SystemClock clock_;
+  RoomService service_;
+  boost::asio::steady_timer tick_timer_;
+  std::atomic<ClientId> next_id_{1};
+
+  // Touched only on strand_.
+  std::unordered_map<ClientId, std::weak_ptr<WebSocketSession>> sessions_;
+  bool stopping_ = false;
+  std::function<void()> drained_;
+};
+
+} // namespace tinychat::server

@@ -1,0 +1,69 @@
+#pragma once
+/// One WebSocket connection at /v1/ws.
+
+#include <tinychat/types.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace tinychat::server {
+
+class ServerState;
+
+/// Reads text messages into the core and writes the core's frames out, one write at a time.
+/// Lives as long as an operation holds it (shared_from_this). Its socket's executor is a
+/// strand; every member runs there, and send/close post to it so they are thread-safe.
+class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
+public:
+  /// Close code for a connection whose write queue outgrew max_queued_bytes.
+  static constexpr std::uint16_t slow_consumer_code = 4008;
+  /// Bytes of frames that may wait for a slow reader before it is closed.
+  static constexpr std::size_t max_queued_bytes = std::size_t{16} << 20;
+
+  WebSocketSession(boost::asio::ip::tcp::socket&& socket, ServerState& state);
+
+  /// Completes the upgrade `request` that the HTTP session read.
+  void run(boost::beast::http::request<boost::beast::http::string_body> request);
+
+  /// Queues one frame. Thread-safe.
+  void send(Frame frame);
+  /// Sends what is already queued, then closes with `code`. Thread-safe.
+  void close(std::uint16_t code, std::string reason);
+
+private:
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void enqueue(Frame frame);
+  void start_close(std::uint16_t code, std::string reason, bool flush);
+  void do_close();
+  void on_close_deadline(boost::beast::error_code ec);
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  ServerState& state_;
+  boost::beast::flat_buffer buffer_;
+  ClientId id_ = 0;
+  bool registered_ = false;
+  std::deque<Frame> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;       // no more frames are queued
+  bool close_started_ = false; // async_close issued
+  boost::beast::websocket::close_reason close_reason_;
+  boost::asio::steady_timer close_deadline_; // a peer that never reads cannot stall a close
+};
+
+} // namespace tinychat::server

@@ -1,0 +1,54 @@
+#pragma once
+// Runs the real tinychat-server binary as a child process for integration tests.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tinychat::test {
+
+/// Path of the tinychat-server binary under test.
+std::string server_path();
+
+/// A tinychat-server started on an ephemeral port. The destructor stops it (SIGTERM, then
+/// SIGKILL when it does not exit in time).
+class ServerProcess {
+public:
+  /// Starts the server with `--port 0` and `flags`, and waits for its "listening on" line.
+  /// Throws std::runtime_error when it does not come up.
+  explicit ServerProcess(std::vector<std::string> flags = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  std::uint16_t port() const noexcept { return port_; }
+  /// ws://127.0.0.1:PORT/v1/ws
+  std::string ws_url() const;
+
+  /// Sends `signal` (e.g. SIGTERM) without waiting.
+  void signal(int signal);
+  /// Waits for the process to exit; its exit code, or 128 + signal number when killed.
+  /// nullopt on timeout.
+  std::optional<int> wait_for_exit(std::chrono::milliseconds timeout);
+
+private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::optional<int> exit_code_;
+};
+
+/// What a short run of the server printed, and how it ended.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+/// Runs tinychat-server with `args` to completion (e.g. --help); stderr is left alone.
+CommandResult run_server_command(const std::vector<std::string>& args);
+
+} // namespace tinychat::test
