@@ -53,10 +53,12 @@ ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& sessi
   return id;
 }
 
-void ServerState::receive(ClientId id, std::string text) {
-  net::post(strand_, [this, id, text = std::move(text)] {
+void ServerState::receive(ClientId id, std::string text, std::weak_ptr<WebSocketSession> session) {
+  net::post(strand_, [this, id, text = std::move(text), session = std::move(session)] {
     if (!stopping_)
       service_.receive(id, text);
+    if (auto s = session.lock())
+      s->processed();
   });
 }
 

@@ -76,13 +76,28 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     start_close(static_cast<std::uint16_t>(websocket::close_code::unknown_data),
                 "binary messages are not supported", false);
   } else if (!closing_) {
-    state_.receive(id_, beast::buffers_to_string(buffer_.data()));
+    ++in_core_;
+    state_.receive(id_, beast::buffers_to_string(buffer_.data()), weak_from_this());
     buffer_.consume(buffer_.size());
+    if (in_core_ >= max_in_core) {
+      read_paused_ = true;
+      return;
+    }
   } else {
     buffer_.consume(buffer_.size());
   }
   // Keep reading while closing: the peer's close frame completes the read with `closed`.
   do_read();
+}
+
+void WebSocketSession::processed() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    --self->in_core_;
+    if (self->read_paused_ && self->in_core_ < max_in_core) {
+      self->read_paused_ = false;
+      self->do_read();
+    }
+  });
 }
 
 void WebSocketSession::send(Frame frame) {

@@ -30,6 +30,9 @@ public:
   static constexpr std::uint16_t slow_consumer_code = 4008;
   /// Bytes of frames that may wait for a slow reader before it is closed.
   static constexpr std::size_t max_queued_bytes = std::size_t{16} << 20;
+  /// Messages handed to the core and not yet processed; reading pauses beyond it, so a
+  /// flooding client waits in its own TCP window instead of growing the server's memory.
+  static constexpr std::size_t max_in_core = 32;
 
   WebSocketSession(boost::asio::ip::tcp::socket&& socket, ServerState& state);
 
@@ -38,6 +41,8 @@ public:
 
   /// Queues one frame. Thread-safe.
   void send(Frame frame);
+  /// The core finished one message this session handed it. Thread-safe.
+  void processed();
   /// Sends what is already queued, then closes with `code`. Thread-safe.
   void close(std::uint16_t code, std::string reason);
 
@@ -60,6 +65,8 @@ private:
   std::deque<Frame> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
+  std::size_t in_core_ = 0;
+  bool read_paused_ = false;
   bool closing_ = false;       // no more frames are queued
   bool close_started_ = false; // async_close issued
   boost::beast::websocket::close_reason close_reason_;
