@@ -53,12 +53,11 @@ ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& sessi
   return id;
 }
 
-void ServerState::receive(ClientId id, std::string text, std::weak_ptr<WebSocketSession> session) {
+void ServerState::receive(ClientId id, std::string text, std::shared_ptr<WebSocketSession> session) {
   net::post(strand_, [this, id, text = std::move(text), session = std::move(session)] {
     if (!stopping_)
       service_.receive(id, text);
-    if (auto s = session.lock())
-      s->processed();
+    session->processed();
   });
 }
 

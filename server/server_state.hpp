@@ -36,9 +36,10 @@ public:
 
   /// Registers a freshly accepted session under a new id and sends it `hello`. Thread-safe.
   ClientId add_session(const std::shared_ptr<WebSocketSession>& session);
-  /// One text message from a session; tells `session` once the core has processed it.
+  /// One text message from a session; tells `session` once the core has processed it. Holds
+  /// the session meanwhile: one whose reading is paused has no other operation keeping it.
   /// Thread-safe.
-  void receive(ClientId id, std::string text, std::weak_ptr<WebSocketSession> session);
+  void receive(ClientId id, std::string text, std::shared_ptr<WebSocketSession> session);
   /// The session's connection ended. Thread-safe; call once per add_session.
   void remove_session(ClientId id);
 

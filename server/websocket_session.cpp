@@ -77,7 +77,7 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
                 "binary messages are not supported", false);
   } else if (!closing_) {
     ++in_core_;
-    state_.receive(id_, beast::buffers_to_string(buffer_.data()), weak_from_this());
+    state_.receive(id_, beast::buffers_to_string(buffer_.data()), shared_from_this());
     buffer_.consume(buffer_.size());
     if (in_core_ >= max_in_core) {
       read_paused_ = true;
