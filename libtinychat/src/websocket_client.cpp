@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -79,9 +80,6 @@ ParsedUrl parse_url(std::string_view url) {
 } // namespace
 
 struct WebSocketConnection::Impl {
-  Impl(FrameHandler on_frame, CloseHandler on_close)
-      : on_frame_(std::move(on_frame)), on_close_(std::move(on_close)) {}
-
   void open(const ParsedUrl& url) {
     beast::error_code ec;
     tcp::resolver resolver(ioc_);
@@ -103,6 +101,13 @@ struct WebSocketConnection::Impl {
     timeout.idle_timeout = websocket::stream_base::none();
     timeout.keep_alive_pings = false;
     ws_.set_option(timeout);
+  }
+
+  void start(FrameHandler on_frame, CloseHandler on_close) {
+    if (thread_.joinable())
+      throw std::logic_error("tinychat::WebSocketConnection::start called twice");
+    on_frame_ = std::move(on_frame);
+    on_close_ = std::move(on_close);
     do_read();
     thread_ = std::thread([this] { ioc_.run(); });
   }
@@ -182,13 +187,23 @@ struct WebSocketConnection::Impl {
   std::thread thread_;
 };
 
+std::unique_ptr<WebSocketConnection> WebSocketConnection::open(std::string_view url) {
+  const ParsedUrl parsed = parse_url(url);
+  auto impl = std::make_unique<Impl>();
+  impl->open(parsed);
+  return std::unique_ptr<WebSocketConnection>(new WebSocketConnection(std::move(impl)));
+}
+
 std::unique_ptr<WebSocketConnection> WebSocketConnection::connect(std::string_view url,
                                                                   FrameHandler on_frame,
                                                                   CloseHandler on_close) {
-  const ParsedUrl parsed = parse_url(url);
-  auto impl = std::make_unique<Impl>(std::move(on_frame), std::move(on_close));
-  impl->open(parsed);
-  return std::unique_ptr<WebSocketConnection>(new WebSocketConnection(std::move(impl)));
+  auto connection = open(url);
+  connection->start(std::move(on_frame), std::move(on_close));
+  return connection;
+}
+
+void WebSocketConnection::start(FrameHandler on_frame, CloseHandler on_close) {
+  impl_->start(std::move(on_frame), std::move(on_close));
 }
 
 WebSocketConnection::WebSocketConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -19,13 +19,23 @@ public:
   /// Called once when the connection ends; code 0 when it ended without a close frame.
   using CloseHandler = std::function<void(std::uint16_t code, std::string_view reason)>;
 
-  /// Connects to `url` (ws://host:port/path) and completes the handshake. Handlers run on the
-  /// connection's I/O thread. Throws std::system_error when the connection cannot be made.
+  /// Connects to `url` (ws://host:port/path) and completes the handshake, but reads nothing
+  /// until start(): a Client can be built on the connection before `hello` arrives.
+  /// Throws std::system_error when the connection cannot be made.
+  static std::unique_ptr<WebSocketConnection> open(std::string_view url);
+
+  /// Starts the I/O thread; every received text message goes to `on_frame`. Handlers run on
+  /// that thread. Call once.
+  void start(FrameHandler on_frame, CloseHandler on_close = {});
+
+  /// open() and start() in one step.
   static std::unique_ptr<WebSocketConnection> connect(std::string_view url,
                                                       FrameHandler on_frame,
                                                       CloseHandler on_close = {});
 
-  ~WebSocketConnection() override; ///< Closes (1000) and joins the I/O thread.
+  /// Closes (1000) and joins the I/O thread. Must not run on that thread, i.e. not from a
+  /// handler of this connection (joining itself would deadlock).
+  ~WebSocketConnection() override;
 
   /// Thread-safe; frames go out in call order.
   void send_text(std::string text) override;
