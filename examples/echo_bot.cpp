@@ -87,20 +87,6 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   return options;
 }
 
-// The Client must exist before the connection does (the server's `hello` may arrive before
-// connect() returns), yet needs a transport to write to: this one is attached afterwards.
-class LateTransport final : public tinychat::ClientTransport {
-public:
-  void attach(tinychat::WebSocketConnection* connection) { connection_ = connection; }
-  void send_text(std::string text) override {
-    if (auto* connection = connection_.load())
-      connection->send_text(std::move(text));
-  }
-
-private:
-  std::atomic<tinychat::WebSocketConnection*> connection_ = nullptr;
-};
-
 // What the other threads tell main.
 class Events {
 public:
@@ -226,6 +212,40 @@ void enter_room(tinychat::Client& client, Events& events, const Options& options
     std::cout << room << std::endl;
 }
 
+// Connects, joins the room and answers messages until `events` stops; returns the exit code.
+int serve(const Options& options, Events& events) {
+  // The client is built on the connection, so the connection is declared first; it is reset
+  // explicitly at the end, before the client: its I/O thread calls into the client.
+  std::unique_ptr<tinychat::WebSocketConnection> connection;
+  try {
+    connection = tinychat::WebSocketConnection::open(options.url);
+  } catch (const std::exception& e) {
+    events.stop(1, std::string("cannot connect: ") + e.what());
+    return events.wait_until_stopped();
+  }
+  tinychat::Client client(*connection, tinychat::KeyPair::generate());
+  std::atomic<bool> answered = false;
+  client.on_hello = [&](const tinychat::Hello&) { events.hello_received(); };
+  client.on_message = [&](const tinychat::ChatMessage& m) {
+    answer(client, m, options, events, answered);
+  };
+  client.on_room_closed = [&](const tinychat::RoomClosed&) { events.stop(1, "room closed"); };
+  client.on_error = [](const tinychat::ErrorFrame& e) {
+    std::cerr << "echo_bot: server error " << tinychat::to_string(e.code) << "\n";
+  };
+  // Reading starts only now, with every handler in place, so not even `hello` is missed.
+  connection->start([&client](std::string_view frame) { client.handle_frame(frame); },
+                    [&events](std::uint16_t code, std::string_view) {
+                      events.stop(1, "connection closed (code " + std::to_string(code) + ")");
+                    });
+
+  enter_room(client, events, options);
+  const int exit_code = events.wait_until_stopped();
+  // Closes (1000) and joins the I/O thread, so no callback outlives `client` or `answered`.
+  connection.reset();
+  return exit_code;
+}
+
 int run(const Options& options) {
   sigset_t signals;
   sigemptyset(&signals);
@@ -236,36 +256,7 @@ int run(const Options& options) {
 
   Events events;
   std::thread signal_thread(wait_for_signal, std::cref(signals), std::ref(events));
-
-  LateTransport link;
-  tinychat::Client client(link, tinychat::KeyPair::generate());
-  std::atomic<bool> answered = false;
-  client.on_hello = [&](const tinychat::Hello&) { events.hello_received(); };
-  client.on_message = [&](const tinychat::ChatMessage& m) {
-    answer(client, m, options, events, answered);
-  };
-  client.on_room_closed = [&](const tinychat::RoomClosed&) { events.stop(1, "room closed"); };
-  client.on_error = [](const tinychat::ErrorFrame& e) {
-    std::cerr << "echo_bot: server error " << tinychat::to_string(e.code) << "\n";
-  };
-
-  std::unique_ptr<tinychat::WebSocketConnection> connection;
-  try {
-    connection = tinychat::WebSocketConnection::connect(
-        options.url, [&client](std::string_view frame) { client.handle_frame(frame); },
-        [&events](std::uint16_t code, std::string_view) {
-          events.stop(1, "connection closed (code " + std::to_string(code) + ")");
-        });
-    link.attach(connection.get());
-  } catch (const std::exception& e) {
-    events.stop(1, std::string("cannot connect: ") + e.what());
-  }
-  if (connection)
-    enter_room(client, events, options);
-
-  const int exit_code = events.wait_until_stopped();
-  // Closes (1000) and joins the I/O thread, so no callback outlives `client`.
-  connection.reset();
+  const int exit_code = serve(options, events);
   // The signal thread may still be waiting: wake it with a signal only it takes.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();

@@ -1,8 +1,10 @@
 // Whole conversations over real sockets: tinychat::Client on WebSocketConnection against
 // tinychat-server.
 
-#include "server_process.hpp"
-#include "test_support.hpp"
+#include "support/chat_user.hpp"
+#include "support/server_process.hpp"
+
+#include <tinychat/websocket_client.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // HTTP beside the WebSocket (PROTOCOL.md section 8) and the command line of tinychat-server.
 
-#include "server_process.hpp"
-#include "test_support.hpp"
+#include "raw_clients.hpp"
+#include "support/server_process.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <doctest/doctest.h>

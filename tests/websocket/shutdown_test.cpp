@@ -1,7 +1,8 @@
 // Graceful shutdown of tinychat-server.
 
-#include "server_process.hpp"
-#include "test_support.hpp"
+#include "raw_clients.hpp"
+#include "support/chat_user.hpp"
+#include "support/server_process.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // The WebSocket transport of tinychat-server: hello, close codes, malformed frames.
 
-#include "server_process.hpp"
-#include "test_support.hpp"
+#include "raw_clients.hpp"
+#include "support/server_process.hpp"
 
 #include <tinychat/encoding.hpp>
 #include <tinychat/protocol.hpp>

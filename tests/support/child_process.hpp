@@ -1,5 +1,5 @@
 #pragma once
-// Runs a program (the server, an example) as a child process for the example tests.
+// Runs a program (tinychat-server, an example) as a child process for the integration tests.
 
 #include <sys/types.h>
 
@@ -11,10 +11,12 @@
 namespace tinychat::test {
 
 /// A child process whose stdout is read through a pipe; stderr is inherited, so it shows in
-/// ctest's output. The destructor stops a child still running (SIGTERM, then SIGKILL).
+/// ctest's output. The destructor stops a child still running (SIGTERM, then SIGKILL when it
+/// does not exit in time). Use from one thread.
 class ChildProcess {
 public:
-  /// Starts `argv[0]` with `argv`. Throws std::system_error when it cannot be started.
+  /// Starts the program at path `argv[0]` (PATH is not searched) with `argv`.
+  /// Throws std::system_error when it cannot be started.
   explicit ChildProcess(const std::vector<std::string>& argv);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
@@ -22,14 +24,18 @@ public:
 
   /// The next line of stdout, without its newline; nullopt at end of output or on timeout.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  /// All of stdout not read yet, up to the end of output (when the child exits). nullopt on
+  /// timeout; what arrived so far is then kept for the next read.
+  std::optional<std::string> read_to_end(std::chrono::milliseconds timeout);
   /// Waits for the child to exit: its exit status, or 128 + signal number when a signal
   /// ended it. nullopt on timeout. Output not yet read is discarded.
   std::optional<int> wait(std::chrono::milliseconds timeout);
+  /// Sends `signal_number` (e.g. SIGTERM) without waiting; nothing once the child was reaped.
   void send_signal(int signal_number);
 
 private:
   // Reads more of stdout into buffer_; false at end of output (end_of_output_) or at
-  // `deadline`.
+  // `deadline`. Throws std::system_error when poll or read fail.
   bool read_more(std::chrono::steady_clock::time_point deadline);
 
   pid_t pid_ = -1;

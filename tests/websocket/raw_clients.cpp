@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "raw_clients.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,7 +7,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include <future>
+#include <optional>
+#include <stdexcept>
 
 namespace tinychat::test {
 
@@ -160,65 +161,6 @@ unsigned upgrade_status(std::uint16_t port, std::string_view target) {
   if (ec && ec != websocket::error::upgrade_declined)
     throw std::runtime_error("websocket handshake: " + ec.message());
   return res.result_int();
-}
-
-// ---- ChatUser -------------------------------------------------------------------------
-
-ChatUser::ChatUser(const std::string& url) : client_(transport_, KeyPair::generate()) {
-  client_.on_hello = [this](const Hello& h) { hello_.push(h); };
-  client_.on_message = [this](const ChatMessage& m) { messages.push(m); };
-  client_.on_member_joined = [this](const MemberJoined& m) { member_joined.push(m); };
-  client_.on_member_left = [this](const MemberLeft& m) { member_left.push(m); };
-  connection_ = WebSocketConnection::connect(
-      url, [this](std::string_view text) { client_.handle_frame(text); },
-      [this](std::uint16_t code, std::string_view reason) {
-        closed.push({code, std::string(reason)});
-      });
-  transport_.connection = connection_.get();
-  hello_.pop();
-}
-
-ChatUser::~ChatUser() = default;
-
-template <class Reply>
-Reply ChatUser::call(const std::function<void(ReplyHandler)>& issue) {
-  auto promise = std::make_shared<std::promise<ServerFrame>>();
-  auto future = promise->get_future();
-  issue([promise](const ServerFrame& frame) { promise->set_value(frame); });
-  if (future.wait_for(event_timeout) != std::future_status::ready)
-    throw std::runtime_error("timed out waiting for a reply");
-  const ServerFrame frame = future.get();
-  if (const auto* reply = std::get_if<Reply>(&frame))
-    return *reply;
-  if (const auto* error = std::get_if<ErrorFrame>(&frame))
-    throw std::runtime_error("error reply " + std::string(to_string(error->code)) + ": " +
-                             error->message);
-  throw std::runtime_error("unexpected reply frame");
-}
-
-std::string ChatUser::create_room() {
-  return call<RoomCreated>([&](ReplyHandler done) { client_.create_room(std::move(done)); })
-      .room_id;
-}
-
-Joined ChatUser::join(std::string_view room_id, std::string_view name) {
-  return call<Joined>(
-      [&](ReplyHandler done) { client_.join(room_id, name, std::move(done)); });
-}
-
-Sent ChatUser::send(std::string_view room_id, std::string_view text) {
-  return call<Sent>([&](ReplyHandler done) { client_.send(room_id, text, std::move(done)); });
-}
-
-HistoryPage ChatUser::history(std::string_view room_id, std::uint64_t after_seq,
-                              std::uint32_t limit) {
-  return call<HistoryPage>([&](ReplyHandler done) {
-    client_.history(room_id, after_seq, limit, std::move(done));
-  });
-}
-
-Left ChatUser::leave(std::string_view room_id) {
-  return call<Left>([&](ReplyHandler done) { client_.leave(room_id, std::move(done)); });
 }
 
 } // namespace tinychat::test

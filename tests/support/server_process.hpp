@@ -1,7 +1,7 @@
 #pragma once
-// Runs the real tinychat-server binary as a child process for integration tests.
+// Runs the real tinychat-server binary as a child process for the integration tests.
 
-#include <sys/types.h>
+#include "child_process.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -15,40 +15,38 @@ namespace tinychat::test {
 std::string server_path();
 
 /// A tinychat-server started on an ephemeral port. The destructor stops it (SIGTERM, then
-/// SIGKILL when it does not exit in time).
+/// SIGKILL when it does not exit in time). Use from one thread.
 class ServerProcess {
 public:
   /// Starts the server with `--port 0` and `flags`, and waits for its "listening on" line.
   /// Throws std::runtime_error when it does not come up.
   explicit ServerProcess(std::vector<std::string> flags = {});
-  ~ServerProcess();
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
   /// ws://127.0.0.1:PORT/v1/ws
   std::string ws_url() const;
 
   /// Sends `signal` (e.g. SIGTERM) without waiting.
-  void signal(int signal);
+  void signal(int signal) { process_.send_signal(signal); }
   /// Waits for the process to exit; its exit code, or 128 + signal number when killed.
   /// nullopt on timeout.
-  std::optional<int> wait_for_exit(std::chrono::milliseconds timeout);
+  std::optional<int> wait_for_exit(std::chrono::milliseconds timeout) {
+    return process_.wait(timeout);
+  }
 
 private:
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
+  ChildProcess process_;
   std::uint16_t port_ = 0;
-  std::optional<int> exit_code_;
 };
 
-/// What a short run of the server printed, and how it ended.
+/// What a short run of the server printed on stdout, and how it ended.
 struct CommandResult {
   int exit_code = -1;
   std::string out;
 };
 
 /// Runs tinychat-server with `args` to completion (e.g. --help); stderr is left alone.
+/// Throws std::runtime_error when it does not finish within event_timeout.
 CommandResult run_server_command(const std::vector<std::string>& args);
 
 } // namespace tinychat::test
