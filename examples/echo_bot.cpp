@@ -69,13 +69,14 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
       options.once = true;
       continue;
     }
-    std::string* value = arg == "--url" ? &options.url
+    std::string* value = arg == "--url"    ? &options.url
                          : arg == "--room" ? &options.room
                          : arg == "--name" ? &options.name
                                            : nullptr;
     if (!value || i + 1 == argc) {
       std::cerr << "echo_bot: " << (value ? "missing value for " : "unknown argument ") << arg
-                << "\n" << usage;
+                << "\n"
+                << usage;
       return 2;
     }
     *value = argv[++i];
@@ -119,8 +120,7 @@ public:
   // The first call decides the exit code; later ones are ignored.
   void stop(int exit_code, std::string_view why) {
     std::lock_guard lock(mutex_);
-    if (exit_code_)
-      return;
+    if (exit_code_) return;
     std::cerr << "echo_bot: " << why << "\n";
     exit_code_ = exit_code;
     changed_.notify_all();
@@ -150,8 +150,7 @@ std::string echo_of(std::string_view text, std::size_t max_chars) {
   std::size_t chars = out.size();
   for (char c : text) {
     const bool starts_code_point = (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    if (starts_code_point && ++chars > max_chars)
-      break;
+    if (starts_code_point && ++chars > max_chars) break;
     out += c;
   }
   return out;
@@ -162,14 +161,12 @@ void answer(tinychat::Client& client, const tinychat::ChatMessage& m, const Opti
             Events& events, std::atomic<bool>& answered) {
   // Our own echoes come back to us, and other bots echo too: answering either would never
   // end.
-  if (m.pub_key == client.key().public_key() || m.text.starts_with(echo_prefix))
-    return;
+  if (m.pub_key == client.key().public_key() || m.text.starts_with(echo_prefix)) return;
   if (!tinychat::Client::verify(m)) {
     std::cerr << "echo_bot: ignoring message " << m.seq << ": bad signature\n";
     return;
   }
-  if (options.once && answered.exchange(true))
-    return;
+  if (options.once && answered.exchange(true)) return;
   std::cerr << "[" << m.seq << "] " << m.user_name << ": " << m.text << "\n";
   const auto limits = client.hello().value().limits;
   client.send(m.room_id, echo_of(m.text, limits.max_text_chars),
@@ -191,8 +188,7 @@ void wait_for_signal(const sigset_t& signals, Events& events) {
 
 // Creates the room when none was given, then joins it. On failure, stops `events`.
 void enter_room(tinychat::Client& client, Events& events, const Options& options) {
-  if (!events.wait_for_hello())
-    return events.stop(1, "no hello from the server");
+  if (!events.wait_for_hello()) return events.stop(1, "no hello from the server");
   std::string room = options.room;
   if (room.empty()) {
     const auto reply = events.request([&](auto done) { client.create_room(std::move(done)); });
@@ -208,8 +204,7 @@ void enter_room(tinychat::Client& client, Events& events, const Options& options
   std::cerr << "echo_bot: joined " << room << " as " << options.name << "\n";
   // The one line on stdout, printed once the bot listens, so that a script reading it can
   // talk to the bot right away.
-  if (options.room.empty())
-    std::cout << room << std::endl;
+  if (options.room.empty()) std::cout << room << std::endl;
 }
 
 // Connects, joins the room and answers messages until `events` stops; returns the exit code.
@@ -267,7 +262,6 @@ int run(const Options& options) {
 
 int main(int argc, char** argv) {
   auto parsed = parse_options(argc, argv);
-  if (auto* exit_code = std::get_if<int>(&parsed))
-    return *exit_code;
+  if (auto* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   return run(std::get<Options>(parsed));
 }

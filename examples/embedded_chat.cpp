@@ -63,8 +63,7 @@ std::optional<Reply> call(const std::function<void(tinychat::ReplyHandler)>& req
     std::cerr << "no reply\n";
     return std::nullopt;
   }
-  if (auto* wanted = std::get_if<Reply>(&*reply))
-    return *wanted;
+  if (auto* wanted = std::get_if<Reply>(&*reply)) return *wanted;
   if (auto* e = std::get_if<tinychat::ErrorFrame>(&*reply))
     std::cerr << "error " << tinychat::to_string(e->code) << ": " << e->message << "\n";
   else
@@ -86,8 +85,7 @@ struct Line {
 
 // True when `got` holds exactly `script` as seq 1, 2, ..., each correctly signed.
 bool matches(const std::vector<tinychat::ChatMessage>& got, const std::vector<Line>& script) {
-  if (got.size() != script.size())
-    return false;
+  if (got.size() != script.size()) return false;
   for (std::size_t i = 0; i < got.size(); ++i) {
     if (got[i].seq != i + 1 || got[i].user_name != script[i].sender->name ||
         got[i].text != script[i].text || !tinychat::Client::verify(got[i]))
@@ -108,17 +106,14 @@ int main() {
 
   const auto created = call<tinychat::RoomCreated>(
       [&](tinychat::ReplyHandler done) { alice.client.create_room(std::move(done)); });
-  if (!created)
-    return 1;
+  if (!created) return 1;
   const std::string room = created->room_id;
   std::cout << "room " << room << "\n";
 
   for (User* user : {&alice, &bob}) {
-    const auto joined = call<tinychat::Joined>([&](tinychat::ReplyHandler done) {
-      user->client.join(room, user->name, std::move(done));
-    });
-    if (!joined)
-      return 1;
+    const auto joined = call<tinychat::Joined>(
+        [&](tinychat::ReplyHandler done) { user->client.join(room, user->name, std::move(done)); });
+    if (!joined) return 1;
   }
 
   const std::vector<Line> script = {
@@ -130,19 +125,16 @@ int main() {
     const auto sent = call<tinychat::Sent>([&](tinychat::ReplyHandler done) {
       line.sender->client.send(room, line.text, std::move(done));
     });
-    if (!sent)
-      return 1;
+    if (!sent) return 1;
   }
 
   for (const auto& message : bob.received)
     print(message);
 
   // Every member, the sender included, sees every message, and history repeats them exactly.
-  const auto page = call<tinychat::HistoryPage>([&](tinychat::ReplyHandler done) {
-    bob.client.history(room, 0, 100, std::move(done));
-  });
-  if (page)
-    std::cout << "history: " << page->messages.size() << " messages\n";
+  const auto page = call<tinychat::HistoryPage>(
+      [&](tinychat::ReplyHandler done) { bob.client.history(room, 0, 100, std::move(done)); });
+  if (page) std::cout << "history: " << page->messages.size() << " messages\n";
   const bool ok = matches(alice.received, script) && matches(bob.received, script) && page &&
                   page->messages == bob.received;
   std::cout << (ok ? "ok: every message arrived, signed, in order\n"

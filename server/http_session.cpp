@@ -35,9 +35,7 @@ constexpr std::string_view page = R"(<!doctype html>
 </html>
 )";
 
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 http::response<http::string_body> text_response(const http::request<http::string_body>& req,
                                                 http::status status, std::string_view type,
@@ -68,15 +66,13 @@ http::response<http::string_body> make_response(const http::request<http::string
     type = "text/plain; charset=utf-8";
     body = "ok";
   } else {
-    return text_response(req, http::status::not_found, "text/plain; charset=utf-8",
-                         "not found\n");
+    return text_response(req, http::status::not_found, "text/plain; charset=utf-8", "not found\n");
   }
   if (websocket::is_upgrade(req))
-    return text_response(req, http::status::not_found, "text/plain; charset=utf-8",
-                         "not found\n");
+    return text_response(req, http::status::not_found, "text/plain; charset=utf-8", "not found\n");
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    auto res = text_response(req, http::status::method_not_allowed,
-                             "text/plain; charset=utf-8", "method not allowed\n");
+    auto res = text_response(req, http::status::method_not_allowed, "text/plain; charset=utf-8",
+                             "method not allowed\n");
     res.set(http::field::allow, "GET, HEAD");
     return res;
   }
@@ -101,29 +97,24 @@ void HttpSession::do_read() {
 }
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
-  if (ec == http::error::end_of_stream)
-    return do_close();
-  if (ec)
-    return fail(ec, "http read");
+  if (ec == http::error::end_of_stream) return do_close();
+  if (ec) return fail(ec, "http read");
   auto& req = parser_->get();
   if (websocket::is_upgrade(req) && path_of(req.target()) == websocket_path) {
-    std::make_shared<WebSocketSession>(stream_.release_socket(), state_)
-        ->run(parser_->release());
+    std::make_shared<WebSocketSession>(stream_.release_socket(), state_)->run(parser_->release());
     return;
   }
   response_ = std::make_shared<http::response<http::string_body>>(make_response(req));
   const bool keep_alive = response_->keep_alive();
-  http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&HttpSession::on_write, shared_from_this(),
-                                              keep_alive));
+  http::async_write(
+      stream_, *response_,
+      beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
 }
 
 void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
-  if (ec)
-    return fail(ec, "http write");
+  if (ec) return fail(ec, "http write");
   response_.reset();
-  if (!keep_alive)
-    return do_close();
+  if (!keep_alive) return do_close();
   do_read();
 }
 

@@ -21,9 +21,7 @@ Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, ServerSt
   acceptor_.listen(net::socket_base::max_listen_connections);
 }
 
-tcp::endpoint Listener::local_endpoint() const {
-  return acceptor_.local_endpoint();
-}
+tcp::endpoint Listener::local_endpoint() const { return acceptor_.local_endpoint(); }
 
 void Listener::run() {
   net::post(acceptor_.get_executor(),
@@ -44,8 +42,7 @@ void Listener::do_accept() {
 }
 
 void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
-  if (ec == net::error::operation_aborted || !acceptor_.is_open())
-    return;
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
     // E.g. out of file descriptors: keep serving the connections we have.
     fail(ec, "accept");

@@ -24,8 +24,7 @@ bool is_routine(beast::error_code ec) noexcept {
 }
 
 void fail(beast::error_code ec, std::string_view what) {
-  if (!ec || is_routine(ec))
-    return;
+  if (!ec || is_routine(ec)) return;
   log_line(std::string(what) + ": " + ec.message());
 }
 

@@ -48,8 +48,7 @@ int serve(const tinychat::server::Options& options) {
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   net::steady_timer grace_timer(ioc);
   signals.async_wait([&](boost::system::error_code ec, int) {
-    if (ec)
-      return;
+    if (ec) return;
     log_line("shutting down");
     listener->stop();
     state.shutdown([&ioc] { ioc.stop(); });
@@ -67,8 +66,7 @@ int serve(const tinychat::server::Options& options) {
   // Only now: a test that signals right after reading this line must find the handler set.
   const auto bound = listener->local_endpoint();
   std::string address = bound.address().to_string();
-  if (bound.address().is_v6())
-    address = "[" + address + "]";
+  if (bound.address().is_v6()) address = "[" + address + "]";
   std::cout << "tinychat-server listening on http://" << address << ":" << bound.port()
             << std::endl;
 

@@ -15,17 +15,15 @@ namespace tinychat::server {
 
 namespace {
 
-unsigned default_threads() {
-  return std::max(1u, std::thread::hardware_concurrency());
-}
+unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 std::uint64_t parse_integer(std::string_view flag, std::string_view value, std::uint64_t min,
                             std::uint64_t max) {
   std::uint64_t n = 0;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (value.empty() || ec != std::errc{} || end != value.data() + value.size())
-    throw UsageError("--" + std::string(flag) + ": not a whole number: '" +
-                     std::string(value) + "'");
+    throw UsageError("--" + std::string(flag) + ": not a whole number: '" + std::string(value) +
+                     "'");
   if (n < min || n > max)
     throw UsageError("--" + std::string(flag) + ": must be between " + std::to_string(min) +
                      " and " + std::to_string(max));
@@ -37,8 +35,8 @@ double parse_rate(std::string_view flag, std::string_view value) {
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), d);
   if (value.empty() || ec != std::errc{} || end != value.data() + value.size() ||
       !std::isfinite(d) || d < 0)
-    throw UsageError("--" + std::string(flag) + ": not a number >= 0: '" +
-                     std::string(value) + "'");
+    throw UsageError("--" + std::string(flag) + ": not a number >= 0: '" + std::string(value) +
+                     "'");
   return d;
 }
 
@@ -57,8 +55,7 @@ struct Flag {
 
 // Limits share one shape: a u32 of Limits, at least 1.
 Flag limit_flag(std::string_view name, std::string_view help, std::uint32_t Limits::*field) {
-  return {name, help,
-          [field](const Options& o) { return std::to_string(o.service.limits.*field); },
+  return {name, help, [field](const Options& o) { return std::to_string(o.service.limits.*field); },
           [name, field](Options& o, std::string_view v) {
             o.service.limits.*field = static_cast<std::uint32_t>(
                 parse_integer(name, v, 1, std::numeric_limits<std::uint32_t>::max()));
@@ -71,8 +68,7 @@ const std::vector<Flag>& flags() {
        [](Options& o, std::string_view v) {
          boost::system::error_code ec;
          boost::asio::ip::make_address(std::string(v), ec);
-         if (ec)
-           throw UsageError("--bind: not an IP address: '" + std::string(v) + "'");
+         if (ec) throw UsageError("--bind: not an IP address: '" + std::string(v) + "'");
          o.bind = std::string(v);
        }},
       {"port", "TCP port; 0 picks a free one and prints it",
@@ -142,13 +138,10 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     }
     const Flag* flag = nullptr;
     for (const auto& f : flags())
-      if (f.name == name)
-        flag = &f;
-    if (!flag)
-      throw UsageError("unknown flag '--" + std::string(name) + "'");
+      if (f.name == name) flag = &f;
+    if (!flag) throw UsageError("unknown flag '--" + std::string(name) + "'");
     if (!value) {
-      if (i + 1 == args.size())
-        throw UsageError("--" + std::string(name) + " needs a value");
+      if (i + 1 == args.size()) throw UsageError("--" + std::string(name) + " needs a value");
       value = args[++i];
     }
     flag->set(out.options, *value);
@@ -165,8 +158,7 @@ std::string usage_text() {
                      "Serves tinychat protocol v1 over WebSocket at /v1/ws.\n\nflags:\n";
   for (const auto& f : flags()) {
     std::string left = "  --" + std::string(f.name) + " N";
-    if (f.name == "bind")
-      left = "  --bind ADDR";
+    if (f.name == "bind") left = "  --bind ADDR";
     left.resize(std::max<std::size_t>(left.size() + 1, 34), ' ');
     text += left + std::string(f.help) + " (default " + f.current(defaults) + ")\n";
   }

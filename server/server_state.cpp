@@ -13,10 +13,8 @@ namespace tinychat::server {
 namespace net = boost::asio;
 
 ServerState::ServerState(net::io_context& ioc, ServiceConfig config)
-    : strand_(net::make_strand(ioc)),
-      limits_(config.limits),
-      service_(*this, store_, clock_, config),
-      tick_timer_(strand_) {}
+    : strand_(net::make_strand(ioc)), limits_(config.limits),
+      service_(*this, store_, clock_, config), tick_timer_(strand_) {}
 
 ServerState::~ServerState() = default;
 
@@ -25,13 +23,11 @@ void ServerState::start() {
 }
 
 void ServerState::schedule_tick() {
-  if (stopping_)
-    return;
+  if (stopping_) return;
   // Twice a second keeps idle deletion and expiry well inside PROTOCOL.md's 3 s / 5 s bounds.
   tick_timer_.expires_after(std::chrono::milliseconds(500));
   tick_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec)
-      return;
+    if (ec) return;
     service_.tick();
     schedule_tick();
   });
@@ -53,10 +49,10 @@ ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& sessi
   return id;
 }
 
-void ServerState::receive(ClientId id, std::string text, std::shared_ptr<WebSocketSession> session) {
+void ServerState::receive(ClientId id, std::string text,
+                          std::shared_ptr<WebSocketSession> session) {
   net::post(strand_, [this, id, text = std::move(text), session = std::move(session)] {
-    if (!stopping_)
-      service_.receive(id, text);
+    if (!stopping_) service_.receive(id, text);
     session->processed();
   });
 }
@@ -83,24 +79,19 @@ void ServerState::shutdown(std::function<void()> drained) {
 }
 
 void ServerState::check_drained() {
-  if (stopping_ && sessions_.empty() && drained_)
-    std::exchange(drained_, nullptr)();
+  if (stopping_ && sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
 }
 
 void ServerState::deliver(ClientId client, Frame frame) {
   const auto it = sessions_.find(client);
-  if (it == sessions_.end())
-    return;
-  if (auto s = it->second.lock())
-    s->send(std::move(frame));
+  if (it == sessions_.end()) return;
+  if (auto s = it->second.lock()) s->send(std::move(frame));
 }
 
 void ServerState::close(ClientId client, std::uint16_t code, std::string_view reason) {
   const auto it = sessions_.find(client);
-  if (it == sessions_.end())
-    return;
-  if (auto s = it->second.lock())
-    s->close(code, std::string(reason));
+  if (it == sessions_.end()) return;
+  if (auto s = it->second.lock()) s->close(code, std::string(reason));
 }
 
 } // namespace tinychat::server

@@ -46,8 +46,7 @@ void WebSocketSession::run(http::request<http::string_body> request) {
 }
 
 void WebSocketSession::on_accept(beast::error_code ec) {
-  if (ec)
-    return fail(ec, "websocket accept");
+  if (ec) return fail(ec, "websocket accept");
   id_ = state_.add_session(shared_from_this());
   registered_ = true;
   do_read();
@@ -60,15 +59,13 @@ void WebSocketSession::do_read() {
 
 void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
-    if (ec != websocket::error::closed)
-      fail(ec, "websocket read");
+    if (ec != websocket::error::closed) fail(ec, "websocket read");
     // The read loop ends exactly once per connection, whatever ended it.
     closing_ = close_started_ = true;
     queue_.clear();
     queued_bytes_ = 0;
     close_deadline_.cancel();
-    if (registered_)
-      state_.remove_session(id_);
+    if (registered_) state_.remove_session(id_);
     return;
   }
   if (ws_.got_binary()) {
@@ -113,14 +110,12 @@ void WebSocketSession::close(std::uint16_t code, std::string reason) {
 }
 
 void WebSocketSession::enqueue(Frame frame) {
-  if (closing_ || !frame)
-    return;
+  if (closing_ || !frame) return;
   queued_bytes_ += frame->size();
   if (queued_bytes_ > max_queued_bytes)
     return start_close(slow_consumer_code, "slow consumer", false);
   queue_.push_back(std::move(frame));
-  if (!writing_)
-    do_write();
+  if (!writing_) do_write();
 }
 
 void WebSocketSession::do_write() {
@@ -146,8 +141,7 @@ void WebSocketSession::on_write(beast::error_code ec, std::size_t) {
 }
 
 void WebSocketSession::start_close(std::uint16_t code, std::string reason, bool flush) {
-  if (closing_)
-    return;
+  if (closing_) return;
   closing_ = true;
   close_reason_.code = code;
   // A close frame has room for 123 bytes of reason.
@@ -162,8 +156,7 @@ void WebSocketSession::start_close(std::uint16_t code, std::string reason, bool 
   close_deadline_.expires_after(close_deadline);
   close_deadline_.async_wait(
       beast::bind_front_handler(&WebSocketSession::on_close_deadline, shared_from_this()));
-  if (!writing_)
-    do_close();
+  if (!writing_) do_close();
 }
 
 void WebSocketSession::do_close() {
@@ -174,8 +167,7 @@ void WebSocketSession::do_close() {
 }
 
 void WebSocketSession::on_close_deadline(beast::error_code ec) {
-  if (ec)
-    return;
+  if (ec) return;
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
 }

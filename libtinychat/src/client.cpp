@@ -30,8 +30,10 @@ void Client::join(std::string_view room_id, std::string_view user_name, ReplyHan
   if (!h) throw std::logic_error("tinychat::Client::join before hello");
   // The signature covers the name as the server will trim it.
   auto trimmed = user_name;
-  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t')) trimmed.remove_prefix(1);
-  while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t')) trimmed.remove_suffix(1);
+  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t'))
+    trimmed.remove_prefix(1);
+  while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t'))
+    trimmed.remove_suffix(1);
   JoinRequest req{std::string(room_id), std::string(user_name), key_.public_key(), std::nullopt};
   req.sig = key_.sign(join_payload(h->challenge, room_id, trimmed, key_.public_key()));
   request(std::move(req), std::move(done));
@@ -122,8 +124,10 @@ void Client::on_reply(const ServerFrame& frame, const RequestId& id) {
       pending_.erase(it);
     }
   }
-  if (handler) handler(frame);
-  else if (auto* e = std::get_if<ErrorFrame>(&frame); e && on_error) on_error(*e);
+  if (handler)
+    handler(frame);
+  else if (auto* e = std::get_if<ErrorFrame>(&frame); e && on_error)
+    on_error(*e);
 }
 
 } // namespace tinychat

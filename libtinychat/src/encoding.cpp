@@ -62,10 +62,14 @@ bool is_valid_utf8(std::string_view s) noexcept {
     }
     int extra;
     unsigned min;
-    if ((c & 0xe0) == 0xc0) extra = 1, min = 0x80, c &= 0x1f;
-    else if ((c & 0xf0) == 0xe0) extra = 2, min = 0x800, c &= 0x0f;
-    else if ((c & 0xf8) == 0xf0) extra = 3, min = 0x10000, c &= 0x07;
-    else return false;
+    if ((c & 0xe0) == 0xc0)
+      extra = 1, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+      extra = 2, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+      extra = 3, min = 0x10000, c &= 0x07;
+    else
+      return false;
     if (end - p <= extra) return false;
     for (int i = 1; i <= extra; ++i) {
       if ((p[i] & 0xc0) != 0x80) return false;

@@ -83,7 +83,7 @@ void InProcessTransport::pump() {
     }
   }
   pumping_ = false;
-  for (auto closed = std::exchange(closed_, {}); InProcessConnection* conn : closed)
+  for (auto closed = std::exchange(closed_, {}); InProcessConnection * conn : closed)
     if (conn->close_handler_) conn->close_handler_(*conn->close_info_);
 }
 

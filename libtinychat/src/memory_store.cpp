@@ -22,14 +22,15 @@ void MemoryStore::save_user(const UserRecord& user, Completion done) {
     auto& users = it->second.users;
     auto u = std::find_if(users.begin(), users.end(),
                           [&](const UserRecord& r) { return r.pub_key == user.pub_key; });
-    if (u == users.end()) users.push_back(user);
-    else *u = user;
+    if (u == users.end())
+      users.push_back(user);
+    else
+      *u = user;
   }
   done({});
 }
 
-void MemoryStore::append_message(const ChatMessage& message, std::uint32_t keep,
-                                 Completion done) {
+void MemoryStore::append_message(const ChatMessage& message, std::uint32_t keep, Completion done) {
   if (fail_writes_) return done(write_failure());
   auto it = rooms_.find(message.room_id);
   if (it != rooms_.end()) {
@@ -38,7 +39,8 @@ void MemoryStore::append_message(const ChatMessage& message, std::uint32_t keep,
     room.messages.push_back(message);
     if (room.messages.size() > keep)
       room.messages.erase(room.messages.begin(),
-                          room.messages.begin() + static_cast<std::ptrdiff_t>(room.messages.size() - keep));
+                          room.messages.begin() +
+                              static_cast<std::ptrdiff_t>(room.messages.size() - keep));
     for (auto& u : room.users)
       if (u.pub_key == message.pub_key) u.last_client_seq = message.client_seq;
   }
@@ -54,7 +56,8 @@ void MemoryStore::delete_room(std::string_view room_id, Completion done) {
 std::vector<RoomSnapshot> MemoryStore::load_rooms() {
   std::vector<RoomSnapshot> out;
   out.reserve(rooms_.size());
-  for (const auto& [id, room] : rooms_) out.push_back(room);
+  for (const auto& [id, room] : rooms_)
+    out.push_back(room);
   return out;
 }
 

@@ -91,9 +91,9 @@ std::optional<ServerFrame> read_frame(std::string_view type, Reader& r) {
     if (auto* lo = r.object("limits")) {
       Reader l(*lo);
       auto lu32 = [&](std::string_view k) { return static_cast<std::uint32_t>(l.u64(k)); };
-      h.limits = Limits{lu32("max_text_chars"), lu32("max_name_chars"),
-                        lu32("max_room_members"), lu32("max_history"),
-                        lu32("max_frame_bytes"), lu32("max_rooms_per_connection"),
+      h.limits = Limits{lu32("max_text_chars"),    lu32("max_name_chars"),
+                        lu32("max_room_members"),  lu32("max_history"),
+                        lu32("max_frame_bytes"),   lu32("max_rooms_per_connection"),
                         lu32("room_idle_seconds"), lu32("room_ttl_seconds")};
       r.require(l.ok());
     }
@@ -102,8 +102,14 @@ std::optional<ServerFrame> read_frame(std::string_view type, Reader& r) {
   if (type == "room_created")
     return RoomCreated{r.id(), r.str("room_id"), static_cast<TimestampMs>(r.u64("expires_at"))};
   if (type == "joined") {
-    Joined j{r.id(), r.str("room_id"), r.str("user_id"), r.str("user_name"), r.u64("last_seq"),
-             r.u64("last_client_seq"), static_cast<TimestampMs>(r.u64("expires_at")), {}};
+    Joined j{r.id(),
+             r.str("room_id"),
+             r.str("user_id"),
+             r.str("user_name"),
+             r.u64("last_seq"),
+             r.u64("last_client_seq"),
+             static_cast<TimestampMs>(r.u64("expires_at")),
+             {}};
     if (auto* members = r.array("members"))
       for (const auto& v : *members) {
         r.require(v.is_object());

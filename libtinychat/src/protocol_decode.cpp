@@ -221,7 +221,9 @@ DecodedRequest Protocol::decode_request(std::string_view text) {
   if (!obj) return bad_request({}, "the frame must be a JSON object");
 
   auto id = read_id(*obj);
-  if (!id) return bad_request({}, "id must be an integer from 0 to 2^53-1 or a string of at most 64 characters");
+  if (!id)
+    return bad_request(
+        {}, "id must be an integer from 0 to 2^53-1 or a string of at most 64 characters");
 
   auto type = detail::as_string(detail::find_field(*obj, "type"));
   if (!type) return bad_request(std::move(*id), "type must be a string");
@@ -259,8 +261,10 @@ void for_each_code_point(std::string_view s, F f) {
 std::variant<std::string, error> Protocol::normalize_name(std::string_view name,
                                                           const Limits& limits) {
   auto is_blank = [](char c) { return c == ' ' || c == '\t'; };
-  while (!name.empty() && is_blank(name.front())) name.remove_prefix(1);
-  while (!name.empty() && is_blank(name.back())) name.remove_suffix(1);
+  while (!name.empty() && is_blank(name.front()))
+    name.remove_prefix(1);
+  while (!name.empty() && is_blank(name.back()))
+    name.remove_suffix(1);
   if (name.empty() || !is_valid_utf8(name) || count_code_points(name) > limits.max_name_chars)
     return error::invalid_name;
   bool has_control = false;
@@ -272,9 +276,8 @@ std::variant<std::string, error> Protocol::normalize_name(std::string_view name,
 std::optional<error> Protocol::validate_text(std::string_view text, const Limits& limits) {
   if (text.empty() || !is_valid_utf8(text)) return error::invalid_text;
   bool forbidden = false;
-  for_each_code_point(text, [&](char32_t c) {
-    forbidden |= is_control(c) && c != '\n' && c != '\t';
-  });
+  for_each_code_point(text,
+                      [&](char32_t c) { forbidden |= is_control(c) && c != '\n' && c != '\t'; });
   if (forbidden) return error::invalid_text;
   if (count_code_points(text) > limits.max_text_chars) return error::text_too_long;
   return std::nullopt;

@@ -81,7 +81,8 @@ json::object to_object(const Joined& f) {
   o["expires_at"] = f.expires_at;
   json::array members;
   members.reserve(f.members.size());
-  for (const auto& m : f.members) members.push_back(member_object(m));
+  for (const auto& m : f.members)
+    members.push_back(member_object(m));
   o["members"] = std::move(members);
   return o;
 }
@@ -164,8 +165,10 @@ json::object request_object(const Request& r) {
       [&](const auto& b) -> json::object {
         using T = std::decay_t<decltype(b)>;
         json::object o;
-        if constexpr (std::is_same_v<T, CreateRoomRequest>) o["type"] = "create_room";
-        else if constexpr (std::is_same_v<T, PingRequest>) o["type"] = "ping";
+        if constexpr (std::is_same_v<T, CreateRoomRequest>)
+          o["type"] = "create_room";
+        else if constexpr (std::is_same_v<T, PingRequest>)
+          o["type"] = "ping";
         else if constexpr (std::is_same_v<T, JoinRequest>) {
           o["type"] = "join";
           o["room_id"] = b.room_id;

@@ -46,9 +46,9 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
       return fail(client, conn, id, error::room_full);
     if (room->present_names.contains(user_name)) return fail(client, conn, id, error::name_taken);
   }
-  if (!req.sig || !verifier.verify(req.pub_key,
-                                   join_payload(conn.challenge, room->id, user_name, req.pub_key),
-                                   *req.sig))
+  if (!req.sig ||
+      !verifier.verify(req.pub_key, join_payload(conn.challenge, room->id, user_name, req.pub_key),
+                       *req.sig))
     return fail(client, conn, id, error::invalid_signature);
 
   bool is_new = existing == room->users.end();
@@ -76,8 +76,10 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
   store.save_user(record, [this, client, slot, id, record, present, is_new](std::error_code ec) {
     auto it = rooms.find(record.room_id);
     if (it == rooms.end()) // closed while the store worked
-      return fill_reply(client, slot, encode(ErrorFrame{id, error::room_not_found,
-                                                        make_error_code(error::room_not_found).message(), {}}));
+      return fill_reply(
+          client, slot,
+          encode(ErrorFrame{
+              id, error::room_not_found, make_error_code(error::room_not_found).message(), {}}));
     Room& room = it->second;
     if (ec) {
       if (auto c = connections.find(client); c != connections.end()) c->second.rooms.erase(room.id);
@@ -92,8 +94,9 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
         room.user_ids.erase(u.user_id);
         room.users.erase(record.pub_key);
       }
-      return fill_reply(client, slot,
-                        encode(ErrorFrame{id, error::internal, "the join could not be stored", {}}));
+      return fill_reply(
+          client, slot,
+          encode(ErrorFrame{id, error::internal, "the join could not be stored", {}}));
     }
     const User& u = room.users.at(record.pub_key);
     fill_reply(client, slot,
@@ -132,9 +135,8 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
     return fail(client, conn, id, error::stale_client_seq,
                 "client_seq must be above " + std::to_string(user.last_client_seq));
 
-  ChatMessage msg{room->id,      ++room->assigned_seq, user.user_id,         user.user_name,
-                  user.pub_key,  req.client_seq,       std::move(req.text), *req.sig,
-                  clock.now()};
+  ChatMessage msg{room->id,       ++room->assigned_seq, user.user_id, user.user_name, user.pub_key,
+                  req.client_seq, std::move(req.text),  *req.sig,     clock.now()};
   std::uint64_t previous_client_seq = std::exchange(user.last_client_seq, req.client_seq);
   auto slot = conn.replies.reserve();
   auto done = [this, client, slot, id, msg, previous_client_seq](std::error_code ec) {
@@ -146,14 +148,16 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
         User& u = room->users.at(msg.pub_key);
         if (u.last_client_seq == msg.client_seq) u.last_client_seq = previous_client_seq;
       }
-      return fill_reply(client, slot,
-                        encode(ErrorFrame{id, error::internal, "the message could not be stored", {}}));
+      return fill_reply(
+          client, slot,
+          encode(ErrorFrame{id, error::internal, "the message could not be stored", {}}));
     }
     fill_reply(client, slot, encode(Sent{id, msg.room_id, msg.seq, msg.client_seq, msg.ts}));
     if (!room) return; // stored, but the room closed meanwhile
     room->committed_seq = msg.seq;
     room->history.push_back(msg);
-    while (room->history.size() > config.limits.max_history) room->history.pop_front();
+    while (room->history.size() > config.limits.max_history)
+      room->history.pop_front();
     broadcast(*room, MessageEvent{msg});
   };
   store.append_message(msg, config.limits.max_history, std::move(done));
@@ -169,17 +173,17 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
   const auto& h = room->history;
   if (!h.empty()) page.first_seq = h.front().seq;
   // Messages after after_seq that the cap already dropped.
-  page.truncated = req.after_seq < room->committed_seq &&
-                   (h.empty() || req.after_seq + 1 < h.front().seq);
+  page.truncated =
+      req.after_seq < room->committed_seq && (h.empty() || req.after_seq + 1 < h.front().seq);
   std::size_t start = 0;
   if (!h.empty() && req.after_seq >= h.front().seq)
-    start = static_cast<std::size_t>(std::min<std::uint64_t>(req.after_seq - h.front().seq + 1, h.size()));
+    start = static_cast<std::size_t>(
+        std::min<std::uint64_t>(req.after_seq - h.front().seq + 1, h.size()));
   std::size_t end = std::min(h.size(), start + req.limit);
   page.messages.assign(h.begin() + static_cast<std::ptrdiff_t>(start),
                        h.begin() + static_cast<std::ptrdiff_t>(end));
   page.has_more = end < h.size();
   reply(client, conn, page);
 }
-
 
 } // namespace tinychat

@@ -11,8 +11,10 @@ RoomService::RoomService(Outbox& outbox, Store& store, const Clock& clock, Servi
   for (auto& snapshot : store.load_rooms()) {
     Room& room = impl_->add_room(snapshot.room);
     room.assigned_seq = room.committed_seq = snapshot.last_seq;
-    for (auto& m : snapshot.messages) room.history.push_back(std::move(m));
-    while (room.history.size() > config.limits.max_history) room.history.pop_front();
+    for (auto& m : snapshot.messages)
+      room.history.push_back(std::move(m));
+    while (room.history.size() > config.limits.max_history)
+      room.history.pop_front();
     for (auto& u : snapshot.users) {
       room.user_ids.insert(u.user_id);
       room.users.emplace(u.pub_key, User{u.user_id, u.user_name, u.pub_key, u.last_client_seq, {}});
@@ -37,8 +39,8 @@ void RoomService::receive(ClientId client, std::string_view text) {
   auto decoded = Protocol::decode_request(text);
   if (auto wait = impl_->take_token(conn)) {
     RequestId id = decoded.ok() ? decoded.request().id : decoded.error().id;
-    return impl_->reply(client, conn,
-                        ErrorFrame{id, error::rate_limited, "too many requests; retry later", *wait});
+    return impl_->reply(
+        client, conn, ErrorFrame{id, error::rate_limited, "too many requests; retry later", *wait});
   }
   if (!decoded.ok()) return impl_->reply(client, conn, decoded.error());
   Request& request = decoded.request();

@@ -42,14 +42,17 @@ struct RoomService::Impl {
 
   void reply(ClientId client, Connection& conn, const ServerFrame& f) {
     auto frame = encode(f);
-    if (conn.replies.idle()) outbox.deliver(client, std::move(frame));
-    else fill_reply(client, conn.replies.reserve(), std::move(frame));
+    if (conn.replies.idle())
+      outbox.deliver(client, std::move(frame));
+    else
+      fill_reply(client, conn.replies.reserve(), std::move(frame));
   }
 
   void fill_reply(ClientId client, std::uint64_t slot, Frame frame) {
     auto it = connections.find(client);
     if (it == connections.end()) return; // gone while the store worked
-    for (auto& f : it->second.replies.fill(slot, std::move(frame))) outbox.deliver(client, f);
+    for (auto& f : it->second.replies.fill(slot, std::move(frame)))
+      outbox.deliver(client, f);
   }
 
   void fail(ClientId client, Connection& conn, const RequestId& id, error code,

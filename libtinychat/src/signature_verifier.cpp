@@ -13,11 +13,13 @@ void ensure_sodium() {
 }
 
 void put_u32(std::vector<std::uint8_t>& out, std::uint32_t n) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(n >> shift));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>(n >> shift));
 }
 
 void put_u64(std::vector<std::uint8_t>& out, std::uint64_t n) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(n >> shift));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>(n >> shift));
 }
 
 // str(b) of PROTOCOL.md section 3: 4-byte big-endian length, then the bytes.
@@ -61,8 +63,7 @@ SignatureVerifier::SignatureVerifier() { ensure_sodium(); }
 bool SignatureVerifier::verify(const PublicKey& key, std::span<const std::uint8_t> payload,
                                const Signature& sig) const noexcept {
   // libsodium 1.0.18 checks S < L, rejects small-order R and A and non-canonical A.
-  return crypto_sign_verify_detached(sig.data(), payload.data(), payload.size(), key.data()) ==
-         0;
+  return crypto_sign_verify_detached(sig.data(), payload.data(), payload.size(), key.data()) == 0;
 }
 
 KeyPair KeyPair::generate() {

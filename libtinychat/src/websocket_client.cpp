@@ -29,7 +29,7 @@ using tcp = net::ip::tcp;
 constexpr std::size_t read_message_max = std::size_t{64} << 20;
 
 struct ParsedUrl {
-  std::string host;      // without IPv6 brackets, for the resolver
+  std::string host; // without IPv6 brackets, for the resolver
   std::string port;
   std::string authority; // host[:port] as written, for the Host header
   std::string target;
@@ -42,8 +42,7 @@ struct ParsedUrl {
 
 ParsedUrl parse_url(std::string_view url) {
   constexpr std::string_view scheme = "ws://";
-  if (url.substr(0, scheme.size()) != scheme)
-    throw_invalid_url(url);
+  if (url.substr(0, scheme.size()) != scheme) throw_invalid_url(url);
   std::string_view rest = url.substr(scheme.size());
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -53,23 +52,19 @@ ParsedUrl parse_url(std::string_view url) {
   out.port = "80";
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
-    if (close == std::string_view::npos)
-      throw_invalid_url(url);
+    if (close == std::string_view::npos) throw_invalid_url(url);
     out.host = std::string(authority.substr(1, close - 1));
     std::string_view tail = authority.substr(close + 1);
     if (!tail.empty()) {
-      if (tail.front() != ':')
-        throw_invalid_url(url);
+      if (tail.front() != ':') throw_invalid_url(url);
       out.port = std::string(tail.substr(1));
     }
   } else {
     const auto colon = authority.rfind(':');
     out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos)
-      out.port = std::string(authority.substr(colon + 1));
+    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
   }
-  if (out.host.empty() || out.port.empty())
-    throw_invalid_url(url);
+  if (out.host.empty() || out.port.empty()) throw_invalid_url(url);
   return out;
 }
 
@@ -84,16 +79,13 @@ struct WebSocketConnection::Impl {
     beast::error_code ec;
     tcp::resolver resolver(ioc_);
     const auto results = resolver.resolve(url.host, url.port, ec);
-    if (ec)
-      throw_error(ec, "resolve");
+    if (ec) throw_error(ec, "resolve");
     beast::get_lowest_layer(ws_).connect(results, ec);
-    if (ec)
-      throw_error(ec, "connect");
+    if (ec) throw_error(ec, "connect");
     beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
     ws_.read_message_max(read_message_max);
     ws_.handshake(url.authority, url.target, ec);
-    if (ec)
-      throw_error(ec, "websocket handshake");
+    if (ec) throw_error(ec, "websocket handshake");
     ws_.text(true);
     // Bounds the close handshake, so the destructor cannot hang on a silent server.
     websocket::stream_base::timeout timeout{};
@@ -117,11 +109,9 @@ struct WebSocketConnection::Impl {
   }
 
   void on_read(beast::error_code ec) {
-    if (ec)
-      return finish();
+    if (ec) return finish();
     const auto data = buffer_.cdata();
-    if (on_frame_)
-      on_frame_(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    if (on_frame_) on_frame_(std::string_view(static_cast<const char*>(data.data()), data.size()));
     buffer_.consume(buffer_.size());
     do_read();
   }
@@ -138,11 +128,9 @@ struct WebSocketConnection::Impl {
   }
 
   void send(std::string text) {
-    if (finished_ || close_requested_)
-      return;
+    if (finished_ || close_requested_) return;
     queue_.push_back(std::move(text));
-    if (queue_.size() == 1)
-      do_write();
+    if (queue_.size() == 1) do_write();
   }
 
   void do_write() {
@@ -164,12 +152,10 @@ struct WebSocketConnection::Impl {
   }
 
   void request_close() {
-    if (finished_ || close_requested_)
-      return;
+    if (finished_ || close_requested_) return;
     close_requested_ = true;
     // Frames sent before close() still go out first.
-    if (queue_.empty())
-      do_close();
+    if (queue_.empty()) do_close();
   }
 
   void do_close() {
@@ -194,9 +180,8 @@ std::unique_ptr<WebSocketConnection> WebSocketConnection::open(std::string_view 
   return std::unique_ptr<WebSocketConnection>(new WebSocketConnection(std::move(impl)));
 }
 
-std::unique_ptr<WebSocketConnection> WebSocketConnection::connect(std::string_view url,
-                                                                  FrameHandler on_frame,
-                                                                  CloseHandler on_close) {
+std::unique_ptr<WebSocketConnection>
+WebSocketConnection::connect(std::string_view url, FrameHandler on_frame, CloseHandler on_close) {
   auto connection = open(url);
   connection->start(std::move(on_frame), std::move(on_close));
   return connection;
@@ -211,8 +196,7 @@ WebSocketConnection::WebSocketConnection(std::unique_ptr<Impl> impl) : impl_(std
 WebSocketConnection::~WebSocketConnection() {
   // Must not run on the I/O thread (from a handler): joining it there would deadlock.
   close();
-  if (impl_->thread_.joinable())
-    impl_->thread_.join();
+  if (impl_->thread_.joinable()) impl_->thread_.join();
 }
 
 void WebSocketConnection::send_text(std::string text) {

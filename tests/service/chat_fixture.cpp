@@ -12,8 +12,8 @@ json::object parse_object(std::string_view text) {
 }
 
 bool is_reply(const json::object& frame) {
-  static const std::set<std::string, std::less<>> replies{
-      "room_created", "joined", "left", "sent", "history", "pong", "error"};
+  static const std::set<std::string, std::less<>> replies{"room_created", "joined", "left", "sent",
+                                                          "history",      "pong",   "error"};
   return replies.contains(type_of(frame));
 }
 
@@ -118,10 +118,9 @@ json::object Peer::send_with_seq(std::string_view room_id, std::uint64_t client_
                {"sig", message_sig(room_id, uid, client_seq, text)}});
 }
 
-json::object Peer::history(std::string_view room_id, std::uint64_t after_seq,
-                           std::uint32_t limit) {
-  return call({{"type", "history"}, {"room_id", room_id}, {"after_seq", after_seq},
-               {"limit", limit}});
+json::object Peer::history(std::string_view room_id, std::uint64_t after_seq, std::uint32_t limit) {
+  return call(
+      {{"type", "history"}, {"room_id", room_id}, {"after_seq", after_seq}, {"limit", limit}});
 }
 
 json::object Peer::event(std::string_view type) {

@@ -15,7 +15,9 @@ struct App final : ClientTransport {
   explicit App(InProcessTransport& transport)
       : connection(transport.connect()), client(*this, KeyPair::generate()) {
     client.on_message = [this](const ChatMessage& m) { messages.push_back(m); };
-    client.on_member_joined = [this](const MemberJoined& e) { joined.push_back(e.member.user_name); };
+    client.on_member_joined = [this](const MemberJoined& e) {
+      joined.push_back(e.member.user_name);
+    };
     client.on_member_left = [this](const MemberLeft& e) { left.push_back(e.user_id); };
     client.on_room_closed = [this](const RoomClosed& e) { closed.push_back(e.room_id); };
     connection->on_frame([this](std::string_view text) { client.handle_frame(text); });
@@ -58,7 +60,8 @@ TEST_CASE("client: two apps chat through the in-process transport") {
   CHECK(alice.joined == std::vector<std::string>{"bob"});
 
   for (int i = 0; i < 3; ++i) {
-    auto sent = alice.call([&](auto done) { alice.client.send(room, "hi " + std::to_string(i), done); });
+    auto sent =
+        alice.call([&](auto done) { alice.client.send(room, "hi " + std::to_string(i), done); });
     CHECK(std::get<Sent>(sent).client_seq == static_cast<std::uint64_t>(i + 1));
   }
   auto sent = bob.call([&](auto done) { bob.client.send(room, "hello alice", done); });
@@ -66,7 +69,8 @@ TEST_CASE("client: two apps chat through the in-process transport") {
 
   REQUIRE(bob.messages.size() == 4);
   CHECK(bob.messages == alice.messages);
-  for (const auto& m : bob.messages) CHECK(Client::verify(m));
+  for (const auto& m : bob.messages)
+    CHECK(Client::verify(m));
   auto forged = bob.messages[0];
   forged.text = "hi 9";
   CHECK_FALSE(Client::verify(forged));
@@ -85,7 +89,8 @@ TEST_CASE("client: a rejoining client continues its counter from last_client_seq
   ManualClock clock;
   InProcessTransport transport(store, clock);
   App alice(transport);
-  auto room = std::get<RoomCreated>(alice.call([&](auto d) { alice.client.create_room(d); })).room_id;
+  auto room =
+      std::get<RoomCreated>(alice.call([&](auto d) { alice.client.create_room(d); })).room_id;
   alice.call([&](auto d) { alice.client.join(room, "alice", d); });
   alice.call([&](auto d) { alice.client.send(room, "one", d); });
   alice.call([&](auto d) { alice.client.send(room, "two", d); });
@@ -112,12 +117,14 @@ TEST_CASE("client: errors reach the request's callback as ErrorFrame") {
   ManualClock clock;
   InProcessTransport transport(store, clock);
   App alice(transport);
-  auto reply = alice.call([&](auto d) { alice.client.join("aaaaaaaaaaaaaaaaaaaaaaaaaa", "alice", d); });
+  auto reply =
+      alice.call([&](auto d) { alice.client.join("aaaaaaaaaaaaaaaaaaaaaaaaaa", "alice", d); });
   REQUIRE(std::holds_alternative<ErrorFrame>(reply));
   CHECK(std::get<ErrorFrame>(reply).code == error::room_not_found);
   CHECK(make_error_code(std::get<ErrorFrame>(reply).code).message() == "no such room");
 
-  auto early = alice.call([&](auto d) { alice.client.send("aaaaaaaaaaaaaaaaaaaaaaaaaa", "hi", d); });
+  auto early =
+      alice.call([&](auto d) { alice.client.send("aaaaaaaaaaaaaaaaaaaaaaaaaa", "hi", d); });
   REQUIRE(std::holds_alternative<ErrorFrame>(early));
   CHECK(std::get<ErrorFrame>(early).code == error::not_member);
 }
@@ -129,7 +136,8 @@ TEST_CASE("client: room_closed reaches the app when the room expires") {
   config.limits.room_ttl_seconds = 5;
   InProcessTransport transport(store, clock, config);
   App alice(transport);
-  auto room = std::get<RoomCreated>(alice.call([&](auto d) { alice.client.create_room(d); })).room_id;
+  auto room =
+      std::get<RoomCreated>(alice.call([&](auto d) { alice.client.create_room(d); })).room_id;
   alice.call([&](auto d) { alice.client.join(room, "alice", d); });
   clock.advance_seconds(5);
   transport.tick();

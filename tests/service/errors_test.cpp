@@ -97,7 +97,8 @@ std::string with_raw(json::object request, std::string_view key, std::string_vie
 
 std::string repeat(std::string_view s, std::size_t n) {
   std::string out;
-  for (std::size_t i = 0; i < n; ++i) out += s;
+  for (std::size_t i = 0; i < n; ++i)
+    out += s;
   return out;
 }
 
@@ -149,7 +150,8 @@ std::string add_group_order(const json::object& request) {
 
 std::set<std::string> keys_of(const json::object& frame) {
   std::set<std::string> keys;
-  for (const auto& kv : frame) keys.insert(std::string(kv.key()));
+  for (const auto& kv : frame)
+    keys.insert(std::string(kv.key()));
   return keys;
 }
 
@@ -230,10 +232,9 @@ TEST_CASE("bad_request: an invalid id is answered with id null") {
   ChatFixture chat(roomy());
   auto& alice = chat.connect();
   const std::string id_65_code_points = json::serialize(json::string(repeat("é", 65)));
-  for (const std::string& id :
-       std::vector<std::string>{"-1", "1.0", "0.5", "1e3", "9007199254740992",
-                                "18446744073709551616", "-9007199254740991", "true", "false", "{}",
-                                "[]", "[1]", id_65_code_points}) {
+  for (const std::string& id : std::vector<std::string>{
+           "-1", "1.0", "0.5", "1e3", "9007199254740992", "18446744073709551616",
+           "-9007199254740991", "true", "false", "{}", "[]", "[1]", id_65_code_points}) {
     CAPTURE(id);
     check_error(alice.call_raw(with_raw({{"type", "ping"}}, "id", id)), "bad_request");
     // An invalid id outranks a missing or unknown type.
@@ -257,8 +258,8 @@ TEST_CASE("bad_request: a missing or non-string type is answered with the reques
 TEST_CASE("unknown_type: a type that is not a request of section 4 is answered with its id") {
   ChatFixture chat(roomy());
   auto& alice = chat.connect();
-  for (std::string_view type : {"PING", "Ping", "ping ", "", "hello", "pong", "joined", "message",
-                                "error", "kick"}) {
+  for (std::string_view type :
+       {"PING", "Ping", "ping ", "", "hello", "pong", "joined", "message", "error", "kick"}) {
     CAPTURE(type);
     check_error(alice.call({{"id", 7}, {"type", type}}), "unknown_type", 7);
   }
@@ -396,13 +397,13 @@ TEST_CASE("bad_request: a room_id in upper case or of the wrong length or alphab
                                            ""};
   for (const auto& room_id : spellings) {
     CAPTURE(room_id);
-    check_error(alice.call({{"type", "history"}, {"room_id", room_id}, {"id", 1}}),
-                "bad_request", 1);
-    check_error(alice.call(with(send_request(alice, room_id, alice.user_id(chat.room), 1, "hi"),
-                                "id", 2)),
-                "bad_request", 2);
-    check_error(chat.bob.call({{"type", "leave"}, {"room_id", room_id}, {"id", 3}}),
-                "bad_request", 3);
+    check_error(alice.call({{"type", "history"}, {"room_id", room_id}, {"id", 1}}), "bad_request",
+                1);
+    check_error(
+        alice.call(with(send_request(alice, room_id, alice.user_id(chat.room), 1, "hi"), "id", 2)),
+        "bad_request", 2);
+    check_error(chat.bob.call({{"type", "leave"}, {"room_id", room_id}, {"id", 3}}), "bad_request",
+                3);
     auto& carol = chat.chat.connect();
     check_error(carol.call(with(join_request(carol, room_id, "carol"), "id", 4)), "bad_request", 4);
   }
@@ -432,7 +433,8 @@ TEST_CASE("bad_request: pub_key must be exactly 64 lowercase hex characters") {
 
 TEST_CASE("null: an optional field set to null is the same as leaving it out") {
   AliceAndBob chat;
-  for (int i = 0; i < 101; ++i) REQUIRE(type_of(chat.alice.send(chat.room, "m")) == "sent");
+  for (int i = 0; i < 101; ++i)
+    REQUIRE(type_of(chat.alice.send(chat.room, "m")) == "sent");
   const json::object history{{"type", "history"}, {"room_id", chat.room}};
   for (const auto& text : {with_raw(history, "limit", "null"),
                            with_raw(with(history, "limit", nullptr), "after_seq", "null")}) {
@@ -440,7 +442,7 @@ TEST_CASE("null: an optional field set to null is the same as leaving it out") {
     auto page = chat.bob.call_raw(text);
     REQUIRE(type_of(page) == "history");
     auto& messages = page.at("messages").as_array();
-    CHECK(messages.size() == 100u); // default limit
+    CHECK(messages.size() == 100u);         // default limit
     CHECK(messages.front().at("seq") == 1); // default after_seq 0
     CHECK(page.at("has_more") == true);
   }
@@ -471,11 +473,17 @@ TEST_CASE("room_not_found: a well-formed id of no room, before any content or si
   ChatFixture chat(roomy());
   auto& alice = chat.connect();
   // Name, text and signature are all bad too; the room ranks first.
-  check_error(alice.call({{"type", "join"}, {"id", 1}, {"room_id", no_such_room},
-                          {"user_name", "  "}, {"pub_key", alice.pub_key_hex()}}),
+  check_error(alice.call({{"type", "join"},
+                          {"id", 1},
+                          {"room_id", no_such_room},
+                          {"user_name", "  "},
+                          {"pub_key", alice.pub_key_hex()}}),
               "room_not_found", 1);
-  check_error(alice.call({{"type", "send"}, {"id", 2}, {"room_id", no_such_room},
-                          {"client_seq", 0}, {"text", ""}}),
+  check_error(alice.call({{"type", "send"},
+                          {"id", 2},
+                          {"room_id", no_such_room},
+                          {"client_seq", 0},
+                          {"text", ""}}),
               "room_not_found", 2);
   check_error(alice.call({{"type", "history"}, {"id", 3}, {"room_id", no_such_room}}),
               "room_not_found", 3);
@@ -502,11 +510,16 @@ TEST_CASE("not_member: checked after the room, before text, signature and counte
     auto uid = chat.alice.user_id(chat.room);
     check_error(p->call(with(send_request(chat.alice, chat.room, uid, 1, "hi"), "id", 1)),
                 "not_member", 1);
-    check_error(p->call({{"type", "send"}, {"id", 2}, {"room_id", chat.room}, {"client_seq", 0},
-                         {"text", ""}}),
-                "not_member", 2);
-    check_error(p->call({{"type", "send"}, {"id", 3}, {"room_id", chat.room}, {"client_seq", 5},
-                         {"text", repeat("x", 1001)}, {"sig", "00"}}),
+    check_error(
+        p->call(
+            {{"type", "send"}, {"id", 2}, {"room_id", chat.room}, {"client_seq", 0}, {"text", ""}}),
+        "not_member", 2);
+    check_error(p->call({{"type", "send"},
+                         {"id", 3},
+                         {"room_id", chat.room},
+                         {"client_seq", 5},
+                         {"text", repeat("x", 1001)},
+                         {"sig", "00"}}),
                 "not_member", 3);
     check_error(p->call({{"type", "history"}, {"id", 4}, {"room_id", chat.room}}), "not_member", 4);
     check_error(p->call({{"type", "leave"}, {"id", 5}, {"room_id", chat.room}}), "not_member", 5);
@@ -526,10 +539,10 @@ TEST_CASE("not_member: a connection that left is no longer a member") {
 TEST_CASE("already_joined: a connection joins a room only once") {
   AliceAndBob chat;
   auto& alice = chat.alice;
-  check_error(alice.call(with(join_request(alice, chat.room, "alice"), "id", 1)),
-              "already_joined", 1);
-  check_error(alice.call(with(join_request(alice, chat.room, "alicia"), "id", 2)),
-              "already_joined", 2);
+  check_error(alice.call(with(join_request(alice, chat.room, "alice"), "id", 1)), "already_joined",
+              1);
+  check_error(alice.call(with(join_request(alice, chat.room, "alicia"), "id", 2)), "already_joined",
+              2);
   CHECK(chat.bob.queued() == 0);
   // Still joined once, under the first name.
   auto& carol = chat.chat.connect();
@@ -592,7 +605,8 @@ TEST_CASE("invalid_name: empty after trimming, any control character, or too man
                                        "car\rol",
                                        "car\tol",
                                        "carol\x1f",
-                                       "\x7f" "carol",
+                                       "\x7f"
+                                       "carol",
                                        "car\u0080ol",
                                        "car\u0085ol",
                                        "car\u009fol",
@@ -609,8 +623,8 @@ TEST_CASE("invalid_name: empty after trimming, any control character, or too man
               "invalid_name", 2);
   CHECK(chat.alice.queued() == 0);
   // At the limit: 32 code points (64 bytes), and padding does not count.
-  auto joined = carol.call(join_request(carol, chat.room, "\t " + repeat("é", 32) + " \t",
-                                        repeat("é", 32)));
+  auto joined =
+      carol.call(join_request(carol, chat.room, "\t " + repeat("é", 32) + " \t", repeat("é", 32)));
   REQUIRE(type_of(joined) == "joined");
   CHECK(str_of(joined, "user_name") == repeat("é", 32));
 }
@@ -633,8 +647,8 @@ TEST_CASE("join: the name is trimmed of spaces and tabs; the signature covers th
 TEST_CASE("name_taken: another present user's name, compared trimmed, code point by code point") {
   AliceAndBob chat;
   auto& mallory = chat.chat.connect();
-  check_error(mallory.call(with(join_request(mallory, chat.room, "alice"), "id", 1)),
-              "name_taken", 1);
+  check_error(mallory.call(with(join_request(mallory, chat.room, "alice"), "id", 1)), "name_taken",
+              1);
   check_error(mallory.call(with(join_request(mallory, chat.room, "\t alice ", "alice"), "id", 2)),
               "name_taken", 2);
   CHECK(chat.bob.queued() == 0);
@@ -677,15 +691,29 @@ TEST_CASE("invalid_text: empty, CR, other C0 controls, DEL and C1 controls") {
   AliceAndBob chat;
   auto& alice = chat.alice;
   auto before = room_state(chat.bob, chat.room);
-  const std::vector<std::string> texts{
-      "",          "a\rb",      "a\r\nb",    std::string("a\0b", 3), "a\x01" "b",
-      "a\x0b" "b", "a\x0c" "b", "\x1b[31m", "a\x1f" "b",            "a\x7f" "b",
-      "a\u0080b",  "a\u0085b",  "a\u009fb"};
+  const std::vector<std::string> texts{"",
+                                       "a\rb",
+                                       "a\r\nb",
+                                       std::string("a\0b", 3),
+                                       "a\x01"
+                                       "b",
+                                       "a\x0b"
+                                       "b",
+                                       "a\x0c"
+                                       "b",
+                                       "\x1b[31m",
+                                       "a\x1f"
+                                       "b",
+                                       "a\x7f"
+                                       "b",
+                                       "a\u0080b",
+                                       "a\u0085b",
+                                       "a\u009fb"};
   for (const auto& text : texts) {
     CAPTURE(json::serialize(json::string(text)));
     // Correctly signed, with a fresh counter: only the text is wrong.
-    check_error(alice.call(with(send_request(alice, chat.room, 1, text), "id", 1)),
-                "invalid_text", 1);
+    check_error(alice.call(with(send_request(alice, chat.room, 1, text), "id", 1)), "invalid_text",
+                1);
   }
   CHECK(chat.bob.queued() == 0);
   CHECK(room_state(chat.bob, chat.room) == before);
@@ -717,7 +745,7 @@ TEST_CASE("invalid_text: lone surrogate escapes; a surrogate pair is one code po
 TEST_CASE("text_too_long: max_text_chars counts code points, not bytes") {
   AliceAndBob chat; // default max_text_chars: 1000
   auto& alice = chat.alice;
-  const std::string at_limit = repeat("€", 1000);  // 3000 bytes
+  const std::string at_limit = repeat("€", 1000);   // 3000 bytes
   const std::string over_limit = repeat("é", 1001); // 2002 bytes: fewer, yet too long
   check_error(alice.call(with(send_request(alice, chat.room, 1, over_limit), "id", 1)),
               "text_too_long", 1);
@@ -813,17 +841,21 @@ TEST_CASE("invalid_signature: all-zero, small-order and non-canonical public key
   // key and any message; strict verification refuses both the key and R.
   const std::string identity_r_zero_s = "01" + std::string(126, '0');
   const std::vector<std::string> keys{
-      std::string(64, '0'),                                                // all zero (order 4)
-      "01" + std::string(62, '0'),                                         // identity (order 1)
-      "ec" + repeat("ff", 30) + "7f",                                      // y = -1 (order 2)
-      "ed" + repeat("ff", 30) + "7f",                                      // y = p: non-canonical
+      std::string(64, '0'),           // all zero (order 4)
+      "01" + std::string(62, '0'),    // identity (order 1)
+      "ec" + repeat("ff", 30) + "7f", // y = -1 (order 2)
+      "ed" + repeat("ff", 30) + "7f", // y = p: non-canonical
   };
   for (const auto& key : keys) {
     CAPTURE(key);
     for (const auto& sig : {identity_r_zero_s, std::string(128, '0')}) {
       CAPTURE(sig);
-      check_error(mallory.call({{"type", "join"}, {"id", 1}, {"room_id", chat.room},
-                                {"user_name", "mallory"}, {"pub_key", key}, {"sig", sig}}),
+      check_error(mallory.call({{"type", "join"},
+                                {"id", 1},
+                                {"room_id", chat.room},
+                                {"user_name", "mallory"},
+                                {"pub_key", key},
+                                {"sig", sig}}),
                   "invalid_signature", 1);
     }
   }
@@ -954,7 +986,7 @@ TEST_CASE("rate_limited: retry_after_ms says when to retry; the refused request 
   ChatFixture chat(config);
   auto& alice = chat.connect();
   auto& bob = chat.connect();
-  auto room = alice.create_room();                    // alice: 1 of 2
+  auto room = alice.create_room();                         // alice: 1 of 2
   REQUIRE(type_of(alice.join(room, "alice")) == "joined"); // alice: 2 of 2
   REQUIRE(type_of(bob.join(room, "bob")) == "joined");     // bob has a bucket of his own
   alice.events("member_joined");
@@ -1089,8 +1121,8 @@ TEST_CASE("errors: a failed request changes nothing") {
   attempt(alice.call({{"type", "history"}, {"room_id", third_room}}));
   CHECK(codes == std::vector<std::string>{"bad_request", "unknown_type", "bad_request",
                                           "already_joined", "too_many_rooms", "invalid_text",
-                                          "text_too_long", "invalid_signature",
-                                          "stale_client_seq", "not_member"});
+                                          "text_too_long", "invalid_signature", "stale_client_seq",
+                                          "not_member"});
 
   CHECK(chat.bob.queued() == 0);
   CHECK(alice.queued() == 0);

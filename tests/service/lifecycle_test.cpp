@@ -75,7 +75,8 @@ TEST_CASE("ttl: at expires_at every member gets room_closed and the room is gone
   chat.advance_seconds(1);
   for (Peer* p : {&alice, &bob}) {
     auto closed = p->event("room_closed");
-    CHECK(closed == json::object{{"type", "room_closed"}, {"room_id", room}, {"reason", "expired"}});
+    CHECK(closed ==
+          json::object{{"type", "room_closed"}, {"room_id", room}, {"reason", "expired"}});
     CHECK_FALSE(p->has_event("member_left"));
     CHECK(code_of(p->call(history_request(room))) == "room_not_found");
     CHECK(code_of(p->send(room, "hello?")) == "room_not_found");
@@ -176,7 +177,8 @@ TEST_CASE("rate_limited: a connection over its budget is told when to retry") {
   config.rate_limit = {2, 3}; // 2 per second, bursts of 3
   ChatFixture chat(config);
   auto& alice = chat.connect();
-  for (int i = 0; i < 3; ++i) CHECK(type_of(alice.call({{"type", "ping"}})) == "pong");
+  for (int i = 0; i < 3; ++i)
+    CHECK(type_of(alice.call({{"type", "ping"}})) == "pong");
   auto limited = alice.call({{"type", "ping"}, {"id", 9}});
   CHECK(code_of(limited) == "rate_limited");
   CHECK(num_of(limited, "id") == 9);

@@ -23,13 +23,15 @@ struct TwoUsers : ChatFixture {
 
 std::vector<std::int64_t> seqs_of(const json::array& messages) {
   std::vector<std::int64_t> out;
-  for (const auto& m : messages) out.push_back(num_of(m.as_object(), "seq"));
+  for (const auto& m : messages)
+    out.push_back(num_of(m.as_object(), "seq"));
   return out;
 }
 
 std::vector<std::int64_t> range(std::int64_t first, std::int64_t last) {
   std::vector<std::int64_t> out;
-  for (auto i = first; i <= last; ++i) out.push_back(i);
+  for (auto i = first; i <= last; ++i)
+    out.push_back(i);
   return out;
 }
 
@@ -46,12 +48,13 @@ tinychat::ChatMessage as_message(const json::object& frame) {
 
 TEST_CASE("send: the sender gets sent, every member gets the same message event") {
   TwoUsers chat;
-  auto sent = chat.alice.call({{"type", "send"},
-                               {"id", "m1"},
-                               {"room_id", chat.room},
-                               {"client_seq", 1},
-                               {"text", "hello"},
-                               {"sig", chat.alice.message_sig(chat.room, chat.alice.user_id(chat.room), 1, "hello")}});
+  auto sent = chat.alice.call(
+      {{"type", "send"},
+       {"id", "m1"},
+       {"room_id", chat.room},
+       {"client_seq", 1},
+       {"text", "hello"},
+       {"sig", chat.alice.message_sig(chat.room, chat.alice.user_id(chat.room), 1, "hello")}});
   REQUIRE(type_of(sent) == "sent");
   CHECK(str_of(sent, "id") == "m1");
   CHECK(str_of(sent, "room_id") == chat.room);
@@ -135,7 +138,8 @@ TEST_CASE("send: one key's counter is shared by all its connections") {
 
 TEST_CASE("history: returns exactly the live message objects, oldest first") {
   TwoUsers chat;
-  for (int i = 1; i <= 5; ++i) chat.alice.send(chat.room, "m" + std::to_string(i));
+  for (int i = 1; i <= 5; ++i)
+    chat.alice.send(chat.room, "m" + std::to_string(i));
   auto live = chat.bob.events("message");
   REQUIRE(live.size() == 5);
 
@@ -157,7 +161,8 @@ TEST_CASE("history: returns exactly the live message objects, oldest first") {
 
 TEST_CASE("history: pages with after_seq and limit, has_more tells when to go on") {
   TwoUsers chat;
-  for (int i = 1; i <= 7; ++i) chat.alice.send(chat.room, "m" + std::to_string(i));
+  for (int i = 1; i <= 7; ++i)
+    chat.alice.send(chat.room, "m" + std::to_string(i));
 
   auto first = chat.bob.history(chat.room, 0, 3);
   CHECK(seqs_of(first.at("messages").as_array()) == range(1, 3));
@@ -178,14 +183,15 @@ TEST_CASE("history: defaults to after_seq 0 and at most 100 messages; limit goes
   tinychat::ServiceConfig config;
   config.rate_limit.per_second = 0; // more requests than one burst
   TwoUsers chat(config);
-  for (int i = 1; i <= 210; ++i) chat.alice.send(chat.room, "m");
+  for (int i = 1; i <= 210; ++i)
+    chat.alice.send(chat.room, "m");
   auto page = chat.bob.call({{"type", "history"}, {"room_id", chat.room}});
   CHECK(seqs_of(page.at("messages").as_array()) == range(1, 100));
   CHECK(page.at("has_more") == true);
   auto big = chat.bob.history(chat.room, 0, 200);
   CHECK(big.at("messages").as_array().size() == 200);
-  auto nulls = chat.bob.call({{"type", "history"}, {"room_id", chat.room},
-                              {"after_seq", nullptr}, {"limit", nullptr}});
+  auto nulls = chat.bob.call(
+      {{"type", "history"}, {"room_id", chat.room}, {"after_seq", nullptr}, {"limit", nullptr}});
   CHECK(nulls.at("messages").as_array().size() == 100);
 }
 
@@ -193,7 +199,8 @@ TEST_CASE("history: the cap keeps the newest max_history messages and reports tr
   tinychat::ServiceConfig config;
   config.limits.max_history = 20;
   TwoUsers chat(config);
-  for (int i = 1; i <= 25; ++i) chat.alice.send(chat.room, "m" + std::to_string(i));
+  for (int i = 1; i <= 25; ++i)
+    chat.alice.send(chat.room, "m" + std::to_string(i));
 
   auto all = chat.bob.history(chat.room, 0, 200);
   CHECK(seqs_of(all.at("messages").as_array()) == range(6, 25));
@@ -222,7 +229,8 @@ TEST_CASE("reconnect: a client that rejoins and asks history after its last seq 
   chat.alice.send(chat.room, "before");
   auto seen = num_of(chat.bob.event("message"), "seq");
   chat.bob.close();
-  for (int i = 0; i < 4; ++i) chat.alice.send(chat.room, "while away " + std::to_string(i));
+  for (int i = 0; i < 4; ++i)
+    chat.alice.send(chat.room, "while away " + std::to_string(i));
 
   auto& bob = chat.connect_as(chat.bob);
   CHECK(num_of(bob.join(chat.room, "bob"), "last_seq") == 5);

@@ -27,7 +27,8 @@ const std::string room = "abcdefghijklmnopqrstuvwx2a"; // 26 lowercase base32 ch
 template <class Bytes>
 Bytes pattern(std::uint8_t start) {
   Bytes b{};
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(start + 37 * i);
+  for (std::size_t i = 0; i < b.size(); ++i)
+    b[i] = static_cast<std::uint8_t>(start + 37 * i);
   return b;
 }
 
@@ -37,22 +38,31 @@ const Signature some_sig = pattern<Signature>(0x5e);
 const Challenge some_challenge = pattern<Challenge>(0xc4);
 
 // Limits that differ from the defaults and from one another, so a swapped field shows.
-Limits odd_limits() {
-  return Limits{1001, 33, 501, 1002, 65537, 17, 301, 43201};
-}
+Limits odd_limits() { return Limits{1001, 33, 501, 1002, 65537, 17, 301, 43201}; }
 
 ChatMessage message(std::uint64_t seq) {
-  return ChatMessage{room,        seq,      "u-alice:1", "Alice ✓",
-                     alice_key,   seq + 10, "hé\n\"quoted\"\t😀 \\", some_sig,
+  return ChatMessage{room,
+                     seq,
+                     "u-alice:1",
+                     "Alice ✓",
+                     alice_key,
+                     seq + 10,
+                     "hé\n\"quoted\"\t😀 \\",
+                     some_sig,
                      1'700'000'000'123 + static_cast<TimestampMs>(seq)};
 }
 
 // Absent, the smallest and largest integers, and strings (also empty and 64 code points).
 std::vector<RequestId> request_ids() {
   std::string long_id;
-  for (int i = 0; i < 64; ++i) long_id += "é";
-  return {RequestId{}, RequestId{std::uint64_t{0}}, RequestId{max_safe_integer},
-          RequestId{std::string("req-7")}, RequestId{std::string()}, RequestId{long_id}};
+  for (int i = 0; i < 64; ++i)
+    long_id += "é";
+  return {RequestId{},
+          RequestId{std::uint64_t{0}},
+          RequestId{max_safe_integer},
+          RequestId{std::string("req-7")},
+          RequestId{std::string()},
+          RequestId{long_id}};
 }
 
 std::string describe(const RequestId& id) {
@@ -73,7 +83,8 @@ json::object encoded(const ServerFrame& frame) {
 
 std::set<std::string> keys_of(const json::object& o) {
   std::set<std::string> keys;
-  for (const auto& kv : o) keys.insert(std::string(kv.key()));
+  for (const auto& kv : o)
+    keys.insert(std::string(kv.key()));
   return keys;
 }
 
@@ -93,8 +104,10 @@ json::value id_json(const RequestId& id) {
 
 // A reply echoes the id exactly, or has none.
 void check_id(const json::object& o, const RequestId& id) {
-  if (std::holds_alternative<std::monostate>(id)) CHECK_FALSE(o.contains("id"));
-  else CHECK((o.contains("id") && o.at("id") == id_json(id)));
+  if (std::holds_alternative<std::monostate>(id))
+    CHECK_FALSE(o.contains("id"));
+  else
+    CHECK((o.contains("id") && o.at("id") == id_json(id)));
 }
 
 bool is_integer(const json::value& v) { return v.is_int64() || v.is_uint64(); }
@@ -102,8 +115,8 @@ bool is_integer(const json::value& v) { return v.is_int64() || v.is_uint64(); }
 std::string str(const json::value& v) { return std::string(v.as_string()); }
 
 // The nine fields of a message object, as section 5 lists them.
-const std::set<std::string> message_fields{"room_id", "seq",  "user_id", "user_name", "pub_key",
-                                           "client_seq", "text", "sig", "ts"};
+const std::set<std::string> message_fields{"room_id",    "seq",  "user_id", "user_name", "pub_key",
+                                           "client_seq", "text", "sig",     "ts"};
 
 void check_message_fields(const json::object& o, const ChatMessage& m) {
   CHECK(str(o.at("room_id")) == m.room_id);
@@ -249,8 +262,7 @@ TEST_CASE("room_created: room_id and expires_at, plus type and the request's id"
 }
 
 TEST_CASE("joined: the seven fields of section 4, members as {user_id, user_name, pub_key}") {
-  const std::vector<Member> members{{"u-alice:1", "Alice ✓", alice_key},
-                                    {"u-bob", "bob", bob_key}};
+  const std::vector<Member> members{{"u-alice:1", "Alice ✓", alice_key}, {"u-bob", "bob", bob_key}};
   for (const auto& id : request_ids()) {
     CAPTURE(describe(id));
     Joined frame{id, room, "u-bob", "bob", 41, 17, 1'700'043'200'000, members};
@@ -330,9 +342,9 @@ TEST_CASE("history: messages without type, first_seq, last_seq, has_more, trunca
     CAPTURE(describe(id));
     HistoryPage frame{id, room, {message(5), message(6)}, 3, 9, true, false};
     auto o = encoded(frame);
-    CHECK(keys_of(o) == reply_keys({"room_id", "messages", "first_seq", "last_seq", "has_more",
-                                    "truncated"},
-                                   id));
+    CHECK(
+        keys_of(o) ==
+        reply_keys({"room_id", "messages", "first_seq", "last_seq", "has_more", "truncated"}, id));
     CHECK(str(o.at("type")) == "history");
     check_id(o, id);
     CHECK(str(o.at("room_id")) == room);
@@ -361,9 +373,9 @@ TEST_CASE("history: messages without type, first_seq, last_seq, has_more, trunca
 TEST_CASE("history: an empty page keeps its fields") {
   HistoryPage frame{RequestId{}, room, {}, 0, 0, false, true};
   auto o = encoded(frame);
-  CHECK(keys_of(o) == reply_keys({"room_id", "messages", "first_seq", "last_seq", "has_more",
-                                  "truncated"},
-                                 RequestId{}));
+  CHECK(keys_of(o) ==
+        reply_keys({"room_id", "messages", "first_seq", "last_seq", "has_more", "truncated"},
+                   RequestId{}));
   CHECK(o.at("messages") == json::array{});
   auto back = round_trip(frame);
   CHECK(back.messages.empty());
@@ -399,8 +411,7 @@ TEST_CASE("message: the nine fields of section 5 and type, no id") {
 TEST_CASE("member_joined: room_id, user_id, user_name, pub_key and type") {
   MemberJoined frame{room, Member{"u-bob", "bob", bob_key}};
   auto o = encoded(frame);
-  CHECK(keys_of(o) ==
-        std::set<std::string>{"type", "room_id", "user_id", "user_name", "pub_key"});
+  CHECK(keys_of(o) == std::set<std::string>{"type", "room_id", "user_id", "user_name", "pub_key"});
   CHECK(str(o.at("type")) == "member_joined");
   CHECK(str(o.at("room_id")) == room);
   CHECK(str(o.at("user_id")) == "u-bob");
@@ -466,10 +477,9 @@ TEST_CASE("error: type, id (null if absent), code, message; retry_after_ms only 
 
 TEST_CASE("error: the fifteen codes of section 7 have their wire spellings") {
   const std::vector<std::string> spellings{
-      "bad_request",       "unknown_type", "room_not_found", "room_full",
-      "name_taken",        "invalid_name", "invalid_text",   "text_too_long",
-      "invalid_signature", "not_member",   "already_joined", "too_many_rooms",
-      "stale_client_seq",  "rate_limited", "internal"};
+      "bad_request",    "unknown_type",   "room_not_found",   "room_full",         "name_taken",
+      "invalid_name",   "invalid_text",   "text_too_long",    "invalid_signature", "not_member",
+      "already_joined", "too_many_rooms", "stale_client_seq", "rate_limited",      "internal"};
   for (std::size_t i = 0; i < spellings.size(); ++i) {
     const auto code = static_cast<error>(static_cast<int>(i) + 1);
     CHECK(to_string(code) == spellings[i]);
@@ -520,11 +530,11 @@ TEST_CASE("requests: join round-trips, the name as sent (untrimmed), with or wit
     for (auto sig : {std::optional<Signature>(some_sig), std::optional<Signature>()}) {
       Request request{id, JoinRequest{room, " \tAlice ✓ ", alice_key, sig}};
       auto fields = keys_of(encoded_request(request));
-      CHECK(fields == reply_keys(sig ? std::initializer_list<const char*>{"room_id", "user_name",
-                                                                          "pub_key", "sig"}
-                                     : std::initializer_list<const char*>{"room_id", "user_name",
-                                                                          "pub_key"},
-                                 id));
+      CHECK(fields ==
+            reply_keys(
+                sig ? std::initializer_list<const char*>{"room_id", "user_name", "pub_key", "sig"}
+                    : std::initializer_list<const char*>{"room_id", "user_name", "pub_key"},
+                id));
       auto back = request_round_trip(request);
       REQUIRE(std::holds_alternative<JoinRequest>(back.body));
       const auto& join = std::get<JoinRequest>(back.body);
@@ -555,11 +565,11 @@ TEST_CASE("requests: send round-trips, text byte for byte, with or without sig")
       for (auto sig : {std::optional<Signature>(some_sig), std::optional<Signature>()}) {
         Request request{id, SendRequest{room, client_seq, text, sig}};
         auto fields = keys_of(encoded_request(request));
-        CHECK(fields == reply_keys(sig ? std::initializer_list<const char*>{"room_id", "client_seq",
-                                                                            "text", "sig"}
-                                       : std::initializer_list<const char*>{"room_id", "client_seq",
-                                                                            "text"},
-                                   id));
+        CHECK(fields ==
+              reply_keys(
+                  sig ? std::initializer_list<const char*>{"room_id", "client_seq", "text", "sig"}
+                      : std::initializer_list<const char*>{"room_id", "client_seq", "text"},
+                  id));
         auto back = request_round_trip(request);
         REQUIRE(std::holds_alternative<SendRequest>(back.body));
         const auto& send = std::get<SendRequest>(back.body);
@@ -575,8 +585,8 @@ TEST_CASE("requests: send round-trips, text byte for byte, with or without sig")
 TEST_CASE("requests: history round-trips at the edges of after_seq and limit") {
   for (const auto& id : request_ids()) {
     CAPTURE(describe(id));
-    for (auto [after_seq, limit] : {std::pair<std::uint64_t, std::uint32_t>{0, 1},
-                                    {41, 100}, {max_safe_integer, 200}}) {
+    for (auto [after_seq, limit] :
+         {std::pair<std::uint64_t, std::uint32_t>{0, 1}, {41, 100}, {max_safe_integer, 200}}) {
       Request request{id, HistoryRequest{room, after_seq, limit}};
       auto back = request_round_trip(request);
       REQUIRE(std::holds_alternative<HistoryRequest>(back.body));

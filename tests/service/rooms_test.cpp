@@ -33,7 +33,8 @@ TEST_CASE("create_room: every room gets a new id") {
   ChatFixture chat;
   auto& alice = chat.connect();
   std::set<std::string> ids;
-  for (int i = 0; i < 50; ++i) ids.insert(alice.create_room());
+  for (int i = 0; i < 50; ++i)
+    ids.insert(alice.create_room());
   CHECK(ids.size() == 50);
 }
 
@@ -75,8 +76,9 @@ TEST_CASE("join: user ids are unique in a room and stable for a key") {
   std::string id(first.as_string());
   CHECK(id.size() >= 1);
   CHECK(id.size() <= 64);
-  CHECK(id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:#-") ==
-        std::string::npos);
+  CHECK(
+      id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:#-") ==
+      std::string::npos);
 
   alice.call({{"type", "leave"}, {"room_id", room}});
   CHECK(alice.join(room, "alice again").at("user_id") == first);
@@ -203,8 +205,10 @@ TEST_CASE("join: one connection joins up to max_rooms_per_connection rooms") {
   ChatFixture chat(config);
   auto& alice = chat.connect();
   std::vector<std::string> rooms;
-  for (int i = 0; i < 4; ++i) rooms.push_back(alice.create_room());
-  for (int i = 0; i < 3; ++i) CHECK(type_of(alice.join(rooms[i], "alice")) == "joined");
+  for (int i = 0; i < 4; ++i)
+    rooms.push_back(alice.create_room());
+  for (int i = 0; i < 3; ++i)
+    CHECK(type_of(alice.join(rooms[i], "alice")) == "joined");
   CHECK(code_of(alice.join(rooms[3], "alice")) == "too_many_rooms");
   alice.call({{"type", "leave"}, {"room_id", rooms[0]}});
   CHECK(type_of(alice.join(rooms[3], "alice")) == "joined");

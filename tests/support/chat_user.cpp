@@ -40,8 +40,7 @@ Reply ChatUser::call(const std::function<void(ReplyHandler)>& issue) {
   if (future.wait_for(event_timeout) != std::future_status::ready)
     throw std::runtime_error("timed out waiting for a reply");
   const ServerFrame frame = future.get();
-  if (const auto* reply = std::get_if<Reply>(&frame))
-    return *reply;
+  if (const auto* reply = std::get_if<Reply>(&frame)) return *reply;
   if (const auto* error = std::get_if<ErrorFrame>(&frame))
     throw std::runtime_error("error reply " + std::string(to_string(error->code)) + ": " +
                              error->message);

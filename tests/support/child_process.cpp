@@ -30,8 +30,7 @@ constexpr auto stop_timeout = std::chrono::seconds(10);
 ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   int fds[2];
   // Close-on-exec, so no other child inherits this pipe and holds its end open.
-  if (pipe2(fds, O_CLOEXEC) != 0)
-    throw_errno(errno, "pipe2");
+  if (pipe2(fds, O_CLOEXEC) != 0) throw_errno(errno, "pipe2");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
@@ -73,22 +72,16 @@ bool ChildProcess::read_more(Clock::time_point deadline) {
   for (;;) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0)
-      return false;
+    if (left.count() <= 0) return false;
     pollfd pfd{stdout_fd_, POLLIN, 0};
     const int ready = poll(&pfd, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR)
-      continue;
-    if (ready < 0)
-      throw_errno(errno, "poll");
-    if (ready == 0)
-      return false;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw_errno(errno, "poll");
+    if (ready == 0) return false;
     char chunk[4096];
     const ssize_t n = read(stdout_fd_, chunk, sizeof chunk);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-      continue;
-    if (n < 0)
-      throw_errno(errno, "read");
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) throw_errno(errno, "read");
     if (n == 0) {
       end_of_output_ = true;
       return false;
@@ -106,8 +99,7 @@ std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds tim
       buffer_.erase(0, newline + 1);
       return line;
     }
-    if (end_of_output_ || !read_more(deadline))
-      return std::nullopt;
+    if (end_of_output_ || !read_more(deadline)) return std::nullopt;
   }
 }
 
@@ -115,33 +107,28 @@ std::optional<std::string> ChildProcess::read_to_end(std::chrono::milliseconds t
   const auto deadline = Clock::now() + timeout;
   while (!end_of_output_ && read_more(deadline)) {
   }
-  if (!end_of_output_)
-    return std::nullopt;
+  if (!end_of_output_) return std::nullopt;
   return std::exchange(buffer_, {});
 }
 
 std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
-  if (exit_status_)
-    return exit_status_;
+  if (exit_status_) return exit_status_;
   // The child holds the pipe's only write end, so the end of output means it has exited:
   // that is the event to wait for, with a deadline, before the blocking waitpid.
   const auto deadline = Clock::now() + timeout;
   while (!end_of_output_ && read_more(deadline))
     buffer_.clear();
-  if (!end_of_output_)
-    return std::nullopt;
+  if (!end_of_output_) return std::nullopt;
   buffer_.clear();
   int status = 0;
   while (waitpid(pid_, &status, 0) < 0)
-    if (errno != EINTR)
-      throw_errno(errno, "waitpid");
+    if (errno != EINTR) throw_errno(errno, "waitpid");
   exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return exit_status_;
 }
 
 void ChildProcess::send_signal(int signal_number) {
-  if (!exit_status_)
-    kill(pid_, signal_number);
+  if (!exit_status_) kill(pid_, signal_number);
 }
 
 } // namespace tinychat::test

@@ -52,8 +52,7 @@ public:
     const auto enough = [&] {
       found.clear();
       for (auto it = items_.begin(); it != items_.end() && found.size() < n; ++it)
-        if (match(*it))
-          found.push_back(*it);
+        if (match(*it)) found.push_back(*it);
       return found.size() == n;
     };
     if (!cv_.wait_for(lock, event_timeout, enough))

@@ -43,8 +43,7 @@ std::string server_path() { return TINYCHAT_SERVER_PATH; }
 ServerProcess::ServerProcess(std::vector<std::string> flags)
     : process_(with_ephemeral_port(std::move(flags))) {
   const auto line = process_.read_line(event_timeout);
-  if (line)
-    port_ = listening_port(*line);
+  if (line) port_ = listening_port(*line);
   if (port_ == 0) {
     // No point in the graceful stop ~ChildProcess would try first.
     process_.send_signal(SIGKILL);
@@ -61,8 +60,7 @@ CommandResult run_server_command(const std::vector<std::string>& args) {
   ChildProcess process(server_command(args));
   auto out = process.read_to_end(event_timeout);
   const auto exit_code = out ? process.wait(event_timeout) : std::nullopt;
-  if (!exit_code)
-    throw std::runtime_error("tinychat-server did not finish in time");
+  if (!exit_code) throw std::runtime_error("tinychat-server did not finish in time");
   return {*exit_code, std::move(*out)};
 }
 

@@ -24,8 +24,7 @@ std::vector<ChatMessage> whole_history(ChatUser& user, const std::string& room_i
   for (;;) {
     const auto h = user.history(room_id, all.empty() ? 0 : all.back().seq, page);
     all.insert(all.end(), h.messages.begin(), h.messages.end());
-    if (!h.has_more)
-      return all;
+    if (!h.has_more) return all;
     REQUIRE(!h.messages.empty());
   }
 }
@@ -150,8 +149,7 @@ TEST_CASE("chat: WebSocketConnection::connect throws std::system_error when nobo
     port = server.port();
   }
   const std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/v1/ws";
-  CHECK_THROWS_AS(WebSocketConnection::connect(url, [](std::string_view) {}),
-                  std::system_error);
+  CHECK_THROWS_AS(WebSocketConnection::connect(url, [](std::string_view) {}), std::system_error);
   CHECK_THROWS_AS(WebSocketConnection::connect("http://127.0.0.1/", [](std::string_view) {}),
                   std::system_error);
 }

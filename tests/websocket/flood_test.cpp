@@ -50,7 +50,8 @@ TEST_CASE("flood: a stream of malformed frames gets one error each and the conne
   ServerProcess server({"--rate-limit-per-second", "0"});
   RawWebSocket flooder(server.port());
   flooder.read_text(); // hello
-  for (int i = 0; i < flood_size; ++i) REQUIRE_FALSE(flooder.write("{not json"));
+  for (int i = 0; i < flood_size; ++i)
+    REQUIRE_FALSE(flooder.write("{not json"));
   for (int i = 0; i < flood_size; ++i) {
     const auto reply = json::parse(flooder.read_text()).as_object();
     REQUIRE(reply.at("code") == "bad_request");

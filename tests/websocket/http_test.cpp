@@ -59,9 +59,9 @@ TEST_CASE("server: --help lists every flag with its default and exits 0") {
   CHECK(result.exit_code == 0);
   for (const char* flag :
        {"--bind", "--port", "--threads", "--max-text-chars", "--max-name-chars",
-        "--max-room-members", "--max-history", "--max-frame-bytes",
-        "--max-rooms-per-connection", "--room-idle-seconds", "--room-ttl-seconds",
-        "--rate-limit-per-second", "--rate-limit-burst", "--version"})
+        "--max-room-members", "--max-history", "--max-frame-bytes", "--max-rooms-per-connection",
+        "--room-idle-seconds", "--room-ttl-seconds", "--rate-limit-per-second",
+        "--rate-limit-burst", "--version"})
     CHECK_MESSAGE(result.out.find(flag) != std::string::npos, flag);
   CHECK(result.out.find("(default 65536)") != std::string::npos);
 }

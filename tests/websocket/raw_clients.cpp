@@ -33,14 +33,12 @@ beast::error_code run_op(net::io_context& ioc, beast::tcp_stream& stream,
   ioc.restart();
   start([&](beast::error_code ec) { result = ec; });
   ioc.run();
-  if (!result)
-    throw std::runtime_error("asynchronous operation did not complete");
+  if (!result) throw std::runtime_error("asynchronous operation did not complete");
   return *result;
 }
 
 void check(beast::error_code ec, const char* what) {
-  if (ec)
-    throw std::runtime_error(std::string(what) + ": " + ec.message());
+  if (ec) throw std::runtime_error(std::string(what) + ": " + ec.message());
 }
 
 } // namespace
@@ -50,7 +48,7 @@ void check(beast::error_code ec, const char* what) {
 RawWebSocket::RawWebSocket(std::uint16_t port, std::string_view target) : ws_(ioc_) {
   check(run([&](auto done) {
           beast::get_lowest_layer(ws_).async_connect(loopback(port),
-                                                      [done](beast::error_code ec) { done(ec); });
+                                                     [done](beast::error_code ec) { done(ec); });
         }),
         "connect");
   const std::string host = "127.0.0.1:" + std::to_string(port);
@@ -61,8 +59,8 @@ RawWebSocket::RawWebSocket(std::uint16_t port, std::string_view target) : ws_(io
         "websocket handshake");
 }
 
-beast::error_code RawWebSocket::run(
-    const std::function<void(std::function<void(beast::error_code)>)>& start) {
+beast::error_code
+RawWebSocket::run(const std::function<void(std::function<void(beast::error_code)>)>& start) {
   return run_op(ioc_, beast::get_lowest_layer(ws_), start);
 }
 
@@ -72,8 +70,7 @@ std::string RawWebSocket::read_text() {
           ws_.async_read(buffer_, [done](beast::error_code ec, std::size_t) { done(ec); });
         }),
         "websocket read");
-  if (!ws_.got_text())
-    throw std::runtime_error("received a binary message");
+  if (!ws_.got_text()) throw std::runtime_error("received a binary message");
   return beast::buffers_to_string(buffer_.data());
 }
 
@@ -85,8 +82,7 @@ std::uint16_t RawWebSocket::read_until_closed() {
     });
     if (ec == beast::error::timeout)
       throw std::runtime_error("timed out waiting for the server to close");
-    if (ec)
-      return static_cast<std::uint16_t>(ws_.reason().code);
+    if (ec) return static_cast<std::uint16_t>(ws_.reason().code);
   }
 }
 

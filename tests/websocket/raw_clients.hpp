@@ -37,8 +37,8 @@ public:
   void write_fragment(std::string_view data, bool last);
 
 private:
-  boost::beast::error_code run(const std::function<void(std::function<void(
-                                   boost::beast::error_code)>)>& start);
+  boost::beast::error_code
+  run(const std::function<void(std::function<void(boost::beast::error_code)>)>& start);
 
   boost::asio::io_context ioc_;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;

@@ -40,10 +40,10 @@ std::uint16_t close_code_after(std::uint16_t port, std::string_view data, bool b
 }
 
 TEST_CASE("websocket: the first frame is hello with a fresh challenge and the limits in force") {
-  ServerProcess server({"--max-text-chars", "500", "--max-name-chars=20",
-                        "--max-room-members", "7", "--max-history", "50",
-                        "--max-frame-bytes", "4096", "--max-rooms-per-connection", "3",
-                        "--room-idle-seconds", "120", "--room-ttl-seconds=3600"});
+  ServerProcess server({"--max-text-chars", "500", "--max-name-chars=20", "--max-room-members", "7",
+                        "--max-history", "50", "--max-frame-bytes", "4096",
+                        "--max-rooms-per-connection", "3", "--room-idle-seconds", "120",
+                        "--room-ttl-seconds=3600"});
   RawWebSocket first(server.port());
   const std::string text = first.read_text();
 
@@ -126,8 +126,7 @@ TEST_CASE("websocket: a message of exactly max-frame-bytes is accepted") {
 
 TEST_CASE("websocket: invalid UTF-8 in a text message closes with 1007") {
   ServerProcess server;
-  CHECK(close_code_after(server.port(), "{\"type\":\"ping\",\"id\":\"\xc3\x28\"}", false) ==
-        1007);
+  CHECK(close_code_after(server.port(), "{\"type\":\"ping\",\"id\":\"\xc3\x28\"}", false) == 1007);
   CHECK(close_code_after(server.port(), "\xed\xa0\x80", false) == 1007); // a lone surrogate
   check_still_serving(server.port());
 }

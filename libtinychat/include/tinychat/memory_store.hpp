@@ -13,8 +13,7 @@ class MemoryStore final : public Store {
 public:
   void create_room(const RoomRecord& room, Completion done) override;
   void save_user(const UserRecord& user, Completion done) override;
-  void append_message(const ChatMessage& message, std::uint32_t keep,
-                      Completion done) override;
+  void append_message(const ChatMessage& message, std::uint32_t keep, Completion done) override;
   void delete_room(std::string_view room_id, Completion done) override;
   std::vector<RoomSnapshot> load_rooms() override;
 

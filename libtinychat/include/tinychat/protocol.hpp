@@ -26,9 +26,9 @@ struct CreateRoomRequest {};
 
 struct JoinRequest {
   std::string room_id;
-  std::string user_name;          ///< As sent: trimming is part of name validation.
+  std::string user_name; ///< As sent: trimming is part of name validation.
   PublicKey pub_key{};
-  std::optional<Signature> sig;   ///< nullopt when missing or malformed.
+  std::optional<Signature> sig; ///< nullopt when missing or malformed.
 };
 
 struct LeaveRequest {
@@ -39,7 +39,7 @@ struct SendRequest {
   std::string room_id;
   std::uint64_t client_seq = 0;
   std::string text;
-  std::optional<Signature> sig;   ///< nullopt when missing or malformed.
+  std::optional<Signature> sig; ///< nullopt when missing or malformed.
 };
 
 struct HistoryRequest {
@@ -177,8 +177,7 @@ public:
                                                                    const Limits& limits);
 
   /// `invalid_text` (empty, forbidden characters) or `text_too_long`, or nullopt when valid.
-  static std::optional<tinychat::error> validate_text(std::string_view text,
-                                                      const Limits& limits);
+  static std::optional<tinychat::error> validate_text(std::string_view text, const Limits& limits);
 
   static std::string encode(const Request& request);
   static std::string encode(const ServerFrame& frame);

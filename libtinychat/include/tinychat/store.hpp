@@ -32,9 +32,9 @@ struct UserRecord {
 /// Everything needed to restore one room after a restart.
 struct RoomSnapshot {
   RoomRecord room;
-  std::uint64_t last_seq = 0;          ///< Newest seq ever assigned, retained or not.
+  std::uint64_t last_seq = 0; ///< Newest seq ever assigned, retained or not.
   std::vector<UserRecord> users;
-  std::vector<ChatMessage> messages;   ///< Newest retained messages, oldest first.
+  std::vector<ChatMessage> messages; ///< Newest retained messages, oldest first.
 };
 
 /// Asynchronous persistence. Contract for implementations:
@@ -55,8 +55,7 @@ public:
   virtual void save_user(const UserRecord& user, Completion done) = 0;
   /// Stores `message`, records `message.seq` as the room's last seq and `message.client_seq`
   /// as the sender's last_client_seq, and keeps at most `keep` messages of the room.
-  virtual void append_message(const ChatMessage& message, std::uint32_t keep,
-                              Completion done) = 0;
+  virtual void append_message(const ChatMessage& message, std::uint32_t keep, Completion done) = 0;
   virtual void delete_room(std::string_view room_id, Completion done) = 0;
 
   /// Every stored room; called once, synchronously, when a RoomService starts.

@@ -29,8 +29,7 @@ public:
   void start(FrameHandler on_frame, CloseHandler on_close = {});
 
   /// open() and start() in one step.
-  static std::unique_ptr<WebSocketConnection> connect(std::string_view url,
-                                                      FrameHandler on_frame,
+  static std::unique_ptr<WebSocketConnection> connect(std::string_view url, FrameHandler on_frame,
                                                       CloseHandler on_close = {});
 
   /// Closes (1000) and joins the I/O thread. Must not run on that thread, i.e. not from a

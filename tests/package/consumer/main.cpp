@@ -41,12 +41,10 @@ int main() {
   auto keep = [&](const tinychat::ServerFrame& f) { reply = f; };
   client.create_room(keep);
   auto* created = reply ? std::get_if<tinychat::RoomCreated>(&*reply) : nullptr;
-  if (!created)
-    return 1;
+  if (!created) return 1;
   const std::string room = created->room_id;
   client.join(room, "consumer", keep);
-  if (!reply || !std::holds_alternative<tinychat::Joined>(*reply))
-    return 1;
+  if (!reply || !std::holds_alternative<tinychat::Joined>(*reply)) return 1;
   client.send(room, "hello from outside", keep);
 
   const bool ok = received.size() == 1 && received[0].text == "hello from outside" &&
