@@ -6,6 +6,9 @@
 #include <tinychat/encoding.hpp>
 #include <tinychat/protocol.hpp>
 
+#include <utility>
+#include <vector>
+
 namespace tinychat {
 namespace {
 
@@ -57,6 +60,20 @@ public:
     auto* v = detail::find_field(o_, k);
     if (!v || !v->is_array()) ok_ = false;
     return v ? v->if_array() : nullptr;
+  }
+  /// An array of objects, each read by `read_one(Reader&)`.
+  template <class ReadOne>
+  auto list(std::string_view k, ReadOne read_one) {
+    std::vector<decltype(read_one(std::declval<Reader&>()))> out;
+    if (auto* items = array(k))
+      for (const auto& v : *items) {
+        require(v.is_object());
+        if (!v.is_object()) break;
+        Reader item(v.get_object());
+        out.push_back(read_one(item));
+        require(item.ok());
+      }
+    return out;
   }
   void require(bool condition) { ok_ = ok_ && condition; }
 
@@ -110,14 +127,7 @@ std::optional<ServerFrame> read_frame(std::string_view type, Reader& r) {
              r.u64("last_client_seq"),
              static_cast<TimestampMs>(r.u64("expires_at")),
              {}};
-    if (auto* members = r.array("members"))
-      for (const auto& v : *members) {
-        r.require(v.is_object());
-        if (!v.is_object()) break;
-        Reader mr(v.get_object());
-        j.members.push_back(read_member(mr));
-        r.require(mr.ok());
-      }
+    j.members = r.list("members", read_member);
     return j;
   }
   if (type == "left") return Left{r.id(), r.str("room_id")};
@@ -128,14 +138,7 @@ std::optional<ServerFrame> read_frame(std::string_view type, Reader& r) {
     HistoryPage p;
     p.id = r.id();
     p.room_id = r.str("room_id");
-    if (auto* messages = r.array("messages"))
-      for (const auto& v : *messages) {
-        r.require(v.is_object());
-        if (!v.is_object()) break;
-        Reader mr(v.get_object());
-        p.messages.push_back(read_message(mr));
-        r.require(mr.ok());
-      }
+    p.messages = r.list("messages", read_message);
     p.first_seq = r.u64("first_seq");
     p.last_seq = r.u64("last_seq");
     p.has_more = r.boolean("has_more");

@@ -12,8 +12,8 @@ namespace {
 
 // A Client on its own in-process connection.
 struct App final : ClientTransport {
-  explicit App(InProcessTransport& transport)
-      : connection(transport.connect()), client(*this, KeyPair::generate()) {
+  explicit App(InProcessTransport& transport, KeyPair key = KeyPair::generate())
+      : connection(transport.connect()), client(*this, std::move(key)) {
     client.on_message = [this](const ChatMessage& m) { messages.push_back(m); };
     client.on_member_joined = [this](const MemberJoined& e) {
       joined.push_back(e.member.user_name);
@@ -96,20 +96,11 @@ TEST_CASE("client: a rejoining client continues its counter from last_client_seq
   alice.call([&](auto d) { alice.client.send(room, "two", d); });
 
   // The same key on a new connection, as after a reconnect.
-  struct Reconnected final : ClientTransport {
-    Reconnected(InProcessTransport& t, const KeyPair& key)
-        : connection(t.connect()), client(*this, key) {
-      connection->on_frame([this](std::string_view text) { client.handle_frame(text); });
-    }
-    void send_text(std::string text) override { connection->send(text); }
-    std::unique_ptr<InProcessConnection> connection;
-    Client client;
-  } again(transport, alice.client.key());
-  std::optional<ServerFrame> reply;
-  again.client.join(room, "alice", [&](const ServerFrame& f) { reply = f; });
-  CHECK(std::get<Joined>(*reply).last_client_seq == 2);
-  again.client.send(room, "three", [&](const ServerFrame& f) { reply = f; });
-  CHECK(std::get<Sent>(*reply).client_seq == 3);
+  App again(transport, alice.client.key());
+  auto rejoined = again.call([&](auto d) { again.client.join(room, "alice", d); });
+  CHECK(std::get<Joined>(rejoined).last_client_seq == 2);
+  auto reply = again.call([&](auto d) { again.client.send(room, "three", d); });
+  CHECK(std::get<Sent>(reply).client_seq == 3);
 }
 
 TEST_CASE("client: errors reach the request's callback as ErrorFrame") {
