@@ -4,20 +4,34 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tinychat::test {
 
+/// How a ChildProcess is started, beyond its arguments.
+struct ChildOptions {
+  /// Give the child a pipe as stdin, written with write_stdin(); otherwise it inherits the
+  /// test's stdin.
+  bool pipe_stdin = false;
+  /// Send the child's stderr into the stdout pipe too, to read it with read_line() and
+  /// read_to_end(); otherwise it is inherited and shows in ctest's output.
+  bool merge_stderr = false;
+  /// Variables set (or replaced) in the child's environment; the rest is inherited.
+  std::map<std::string, std::string> environment;
+};
+
 /// A child process whose stdout is read through a pipe; stderr is inherited, so it shows in
-/// ctest's output. The destructor stops a child still running (SIGTERM, then SIGKILL when it
-/// does not exit in time). Use from one thread.
+/// ctest's output, unless ChildOptions says otherwise. The destructor stops a child still
+/// running (SIGTERM, then SIGKILL when it does not exit in time). Use from one thread.
 class ChildProcess {
 public:
   /// Starts the program at path `argv[0]` (PATH is not searched) with `argv`.
   /// Throws std::system_error when it cannot be started.
-  explicit ChildProcess(const std::vector<std::string>& argv);
+  explicit ChildProcess(const std::vector<std::string>& argv, ChildOptions options = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -33,6 +47,13 @@ public:
   /// Sends `signal_number` (e.g. SIGTERM) without waiting; nothing once the child was reaped.
   void send_signal(int signal_number);
 
+  /// Writes `data` to the child's stdin (needs ChildOptions::pipe_stdin); blocks while the
+  /// pipe is full. False when the child no longer reads its stdin. Throws std::logic_error
+  /// without a stdin pipe or after close_stdin(), std::system_error when writing fails.
+  bool write_stdin(std::string_view data);
+  /// Closes the child's stdin: it reads end of input. Nothing without a stdin pipe.
+  void close_stdin();
+
 private:
   // Reads more of stdout into buffer_; false at end of output (end_of_output_) or at
   // `deadline`. Throws std::system_error when poll or read fail.
@@ -40,6 +61,7 @@ private:
 
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
+  int stdin_fd_ = -1;
   std::string buffer_;
   bool end_of_output_ = false;
   std::optional<int> exit_status_;
