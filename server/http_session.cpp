@@ -1,5 +1,6 @@
 #include "http_session.hpp"
 
+#include "http_routes.hpp"
 #include "log.hpp"
 #include "websocket_session.hpp"
 
@@ -25,62 +26,12 @@ constexpr std::uint64_t body_limit = 8 * 1024;
 // A client gets this long to send a whole request (also the keep-alive idle limit).
 constexpr auto read_timeout = std::chrono::seconds(10);
 
-constexpr std::string_view page = R"(<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>tinychat</title></head>
-<body>
-<h1>tinychat is running</h1>
-<p>Connect a tinychat client to the WebSocket endpoint <code>/v1/ws</code> on this host.</p>
-</body>
-</html>
-)";
-
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
-
-http::response<http::string_body> text_response(const http::request<http::string_body>& req,
-                                                http::status status, std::string_view type,
-                                                std::string_view body) {
-  http::response<http::string_body> res{status, req.version()};
-  res.set(http::field::server, "tinychat-server");
-  res.set(http::field::content_type, type);
-  res.keep_alive(req.keep_alive());
-  if (req.method() == http::verb::head) {
-    res.content_length(body.size());
-  } else {
-    res.body() = std::string(body);
-    res.prepare_payload();
-  }
-  return res;
-}
 
 } // namespace
 
-http::response<http::string_body> make_response(const http::request<http::string_body>& req) {
-  const std::string_view path = path_of(req.target());
-  std::string_view type;
-  std::string_view body;
-  if (path == "/") {
-    type = "text/html; charset=utf-8";
-    body = page;
-  } else if (path == "/healthz") {
-    type = "text/plain; charset=utf-8";
-    body = "ok";
-  } else {
-    return text_response(req, http::status::not_found, "text/plain; charset=utf-8", "not found\n");
-  }
-  if (websocket::is_upgrade(req))
-    return text_response(req, http::status::not_found, "text/plain; charset=utf-8", "not found\n");
-  if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    auto res = text_response(req, http::status::method_not_allowed, "text/plain; charset=utf-8",
-                             "method not allowed\n");
-    res.set(http::field::allow, "GET, HEAD");
-    return res;
-  }
-  return text_response(req, http::status::ok, type, body);
-}
-
-HttpSession::HttpSession(net::ip::tcp::socket&& socket, ServerState& state)
-    : stream_(std::move(socket)), state_(state) {}
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, ServerState& state, const WebAssets& assets)
+    : stream_(std::move(socket)), state_(state), assets_(assets) {}
 
 void HttpSession::run() {
   // The socket's executor is this session's strand; start there.
@@ -104,7 +55,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     std::make_shared<WebSocketSession>(stream_.release_socket(), state_)->run(parser_->release());
     return;
   }
-  response_ = std::make_shared<http::response<http::string_body>>(make_response(req));
+  response_ = std::make_shared<http::response<http::string_body>>(make_response(req, assets_));
   const bool keep_alive = response_->keep_alive();
   http::async_write(
       stream_, *response_,

@@ -1,6 +1,6 @@
 #pragma once
-/// One plain HTTP connection: serves the page and /healthz, and hands WebSocket upgrades for
-/// /v1/ws to a WebSocketSession.
+/// One plain HTTP connection: answers plain requests (http_routes.hpp) and hands WebSocket
+/// upgrades for /v1/ws to a WebSocketSession.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -15,6 +15,7 @@
 namespace tinychat::server {
 
 class ServerState;
+class WebAssets;
 
 /// The path a WebSocket client connects to.
 inline constexpr const char* websocket_path = "/v1/ws";
@@ -23,7 +24,7 @@ inline constexpr const char* websocket_path = "/v1/ws";
 /// Lives as long as an operation holds it; runs on its socket's strand.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, ServerState& state);
+  HttpSession(boost::asio::ip::tcp::socket&& socket, ServerState& state, const WebAssets& assets);
   void run();
 
 private:
@@ -34,13 +35,10 @@ private:
 
   boost::beast::tcp_stream stream_;
   ServerState& state_;
+  const WebAssets& assets_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> response_;
 };
-
-/// The response to a plain (non-upgrade) request, or to an upgrade on a wrong path.
-boost::beast::http::response<boost::beast::http::string_body>
-make_response(const boost::beast::http::request<boost::beast::http::string_body>& request);
 
 } // namespace tinychat::server

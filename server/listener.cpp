@@ -13,8 +13,9 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, ServerState& state)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), state_(state) {
+Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, ServerState& state,
+                   const WebAssets& assets)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), state_(state), assets_(assets) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -49,7 +50,7 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   } else {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<HttpSession>(std::move(socket), state_)->run();
+    std::make_shared<HttpSession>(std::move(socket), state_, assets_)->run();
   }
   do_accept();
 }

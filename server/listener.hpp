@@ -10,13 +10,14 @@
 namespace tinychat::server {
 
 class ServerState;
+class WebAssets;
 
 /// Owns the listening socket. Create with make_shared, then run().
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
   /// Binds and listens; throws boost::system::system_error when that fails.
   Listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
-           ServerState& state);
+           ServerState& state, const WebAssets& assets);
 
   /// The bound endpoint (the real port when 0 was asked for).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
@@ -32,6 +33,7 @@ private:
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   ServerState& state_;
+  const WebAssets& assets_;
 };
 
 } // namespace tinychat::server

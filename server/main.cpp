@@ -1,9 +1,11 @@
-// tinychat-server: serves protocol v1 over WebSocket, plus a page and /healthz over HTTP.
+// tinychat-server: serves protocol v1 over WebSocket, plus the browser page and /healthz over
+// HTTP.
 
 #include "listener.hpp"
 #include "log.hpp"
 #include "options.hpp"
 #include "server_state.hpp"
+#include "web_assets.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -35,11 +37,13 @@ int serve(const tinychat::server::Options& options) {
   using namespace tinychat::server;
   net::io_context ioc(static_cast<int>(options.threads));
   ServerState state(ioc, options.service);
+  const WebAssets assets =
+      options.web_root.empty() ? WebAssets::embedded() : WebAssets::directory(options.web_root);
 
   const net::ip::tcp::endpoint endpoint(net::ip::make_address(options.bind), options.port);
   std::shared_ptr<Listener> listener;
   try {
-    listener = std::make_shared<Listener>(ioc, endpoint, state);
+    listener = std::make_shared<Listener>(ioc, endpoint, state, assets);
   } catch (const boost::system::system_error& e) {
     log_line("cannot listen on " + options.bind + ":" + std::to_string(options.port) + ": " +
              e.code().message());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <sstream>
@@ -80,6 +81,14 @@ const std::vector<Flag>& flags() {
        [](const Options& o) { return std::to_string(o.threads); },
        [](Options& o, std::string_view v) {
          o.threads = static_cast<unsigned>(parse_integer("threads", v, 1, 1024));
+       }},
+      {"web-root", "serve the page from this directory, not the built-in copy",
+       [](const Options& o) { return o.web_root.empty() ? "built-in" : o.web_root; },
+       [](Options& o, std::string_view v) {
+         std::error_code ec;
+         if (!std::filesystem::is_regular_file(std::filesystem::path(v) / "index.html", ec))
+           throw UsageError("--web-root: no index.html in '" + std::string(v) + "'");
+         o.web_root = std::string(v);
        }},
       limit_flag("max-text-chars", "code points per message", &Limits::max_text_chars),
       limit_flag("max-name-chars", "code points per user name", &Limits::max_name_chars),
@@ -159,6 +168,7 @@ std::string usage_text() {
   for (const auto& f : flags()) {
     std::string left = "  --" + std::string(f.name) + " N";
     if (f.name == "bind") left = "  --bind ADDR";
+    if (f.name == "web-root") left = "  --web-root DIR";
     left.resize(std::max<std::size_t>(left.size() + 1, 34), ' ');
     text += left + std::string(f.help) + " (default " + f.current(defaults) + ")\n";
   }

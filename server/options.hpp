@@ -16,6 +16,8 @@ struct Options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 8080;
   unsigned threads = 1;
+  /// Serve the page from this directory instead of the copy compiled in (empty: compiled in).
+  std::string web_root;
   ServiceConfig service;
 };
 

@@ -61,7 +61,7 @@ TEST_CASE("server: --help lists every flag with its default and exits 0") {
        {"--bind", "--port", "--threads", "--max-text-chars", "--max-name-chars",
         "--max-room-members", "--max-history", "--max-frame-bytes", "--max-rooms-per-connection",
         "--room-idle-seconds", "--room-ttl-seconds", "--rate-limit-per-second",
-        "--rate-limit-burst", "--version"})
+        "--rate-limit-burst", "--web-root", "--version"})
     CHECK_MESSAGE(result.out.find(flag) != std::string::npos, flag);
   CHECK(result.out.find("(default 65536)") != std::string::npos);
 }

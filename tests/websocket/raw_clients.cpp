@@ -106,7 +106,8 @@ void RawWebSocket::write_fragment(std::string_view data, bool last) {
 // ---- HTTP -----------------------------------------------------------------------------
 
 http::response<http::string_body> http_request(std::uint16_t port, http::verb method,
-                                               std::string_view target) {
+                                               std::string_view target,
+                                               const HttpHeaders& headers) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   check(run_op(ioc, stream,
@@ -117,6 +118,8 @@ http::response<http::string_body> http_request(std::uint16_t port, http::verb me
   http::request<http::string_body> req{method, std::string(target), 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   req.set(http::field::connection, "close");
+  for (const auto& [name, value] : headers)
+    req.set(name, value);
   check(run_op(ioc, stream,
                [&](auto done) {
                  http::async_write(stream, req,

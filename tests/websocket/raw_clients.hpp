@@ -17,6 +17,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tinychat::test {
 
@@ -45,9 +47,13 @@ private:
   boost::beast::flat_buffer buffer_;
 };
 
+/// Extra request headers, as name and value; a "Host" here replaces the default one.
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
 /// One HTTP/1.1 request on a fresh connection; throws on transport errors or timeout.
 boost::beast::http::response<boost::beast::http::string_body>
-http_request(std::uint16_t port, boost::beast::http::verb method, std::string_view target);
+http_request(std::uint16_t port, boost::beast::http::verb method, std::string_view target,
+             const HttpHeaders& headers = {});
 
 /// Attempts a WebSocket upgrade at `target`; the HTTP status the server answered with.
 unsigned upgrade_status(std::uint16_t port, std::string_view target);
