@@ -57,6 +57,7 @@ describe('browser page', () => {
     assert.equal(headers['x-content-type-options'], 'nosniff');
     assert.equal(headers['cache-control'], 'no-cache');
     await waitConnected(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'start.png') });
   });
 
   it('builds the signing payloads of the test vectors and verifies their signatures', async () => {
@@ -179,6 +180,33 @@ describe('browser page', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('marks a message altered on the way as not verified', async () => {
+    const jo = await person();
+    const link = await createRoom(jo.page, server.url);
+    await join(jo.page, 'Jo');
+    await send(jo.page, 'the original');
+    // Kim's page receives what the server sent, except that one text is changed on the way.
+    const kim = await person();
+    const tamper = (m) => (m.text === 'the original' ? { ...m, text: 'a forgery' } : m);
+    await kim.page.routeWebSocket(/\/v1\/ws$/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((text) => {
+        const frame = JSON.parse(text);
+        if (frame.type === 'history') frame.messages = frame.messages.map(tamper);
+        ws.send(JSON.stringify(tamper(frame)));
+      });
+    });
+    await kim.page.goto(link);
+    await join(kim.page, 'Kim');
+    await send(jo.page, 'untouched');
+    await waitForMessageCount(kim.page, 2);
+    assert.deepEqual(
+      (await shownMessages(kim.page)).map((m) => [m.seq, m.text, m.verified]),
+      [[1, 'a forgery', 'false'], [2, 'untouched', 'true']],
+    );
+    assert.match(await kim.page.textContent('[data-seq="1"]'), /not valid/);
   });
 
   it('refuses a message of 1001 characters and sends one of 1000', async () => {
