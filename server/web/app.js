@@ -12,7 +12,7 @@ const ROOMS_KEY = 'tinychat.rooms';
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 60;
 
-const state = { identity: null, conn: null, room: null, sending: false };
+const state = { identity: null, conn: null, room: null };
 
 // Rooms this browser joined before: opening one again rejoins without asking for the name.
 const knownRooms = {
@@ -170,7 +170,7 @@ function updateComposer() {
   count.classList.toggle('over', over);
   if (over) count.textContent = `${n} / ${max}: ${n - max} too many to send`;
   else count.textContent = Number.isFinite(max) ? `${n} / ${max}` : String(n);
-  $('send-button').disabled = over || n === 0 || !live || state.sending;
+  $('send-button').disabled = over || n === 0 || !live;
   $('message-input').setAttribute('aria-invalid', over ? 'true' : 'false');
   return { text, ok: !over && n > 0 && live };
 }
@@ -178,9 +178,8 @@ function updateComposer() {
 async function onSend(event) {
   event.preventDefault();
   const { text, ok } = updateComposer();
-  if (!ok || state.sending) return;
+  if (!ok) return;
   const input = $('message-input');
-  state.sending = true;
   input.value = '';
   updateComposer();
   try {
@@ -190,8 +189,6 @@ async function onSend(event) {
     // Give the text back unless the person already started a new one.
     if (!input.value) input.value = text;
     showError(`Not sent. ${describeError(error)}`);
-  } finally {
-    state.sending = false;
     updateComposer();
   }
 }

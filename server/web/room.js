@@ -15,6 +15,7 @@ export class Room extends EventTarget {
   #joining = false;
   #counter = 0;
   #loadingOlder = false;
+  #sendQueue = Promise.resolve();
   #firstRetained = 1;
   // Every seq from #head to #tail is held; a rejoin resumes after #tail, so nothing between
   // is missed even when live messages overtook a history page.
@@ -165,8 +166,18 @@ export class Room extends EventTarget {
     return verify(msg.pub_key, msg.sig, payload);
   }
 
-  /** Signs and sends `text`; resolves with the `sent` reply or rejects with a ServerError. */
-  async send(text) {
+  /**
+   * Signs and sends `text`; resolves with the `sent` reply or rejects with a ServerError.
+   * Sends go out one after the other, so counters reach the server in the order they were
+   * taken and messages keep the order they were typed in.
+   */
+  send(text) {
+    const result = this.#sendQueue.then(() => this.#send(text));
+    this.#sendQueue = result.catch(() => {});
+    return result;
+  }
+
+  async #send(text) {
     for (let attempt = 1; ; attempt++) {
       const clientSeq = ++this.#counter;
       const payload = messagePayload({ roomId: this.id, userId: this.userId, clientSeq, text });
