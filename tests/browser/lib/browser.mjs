@@ -107,3 +107,9 @@ export function shownMessages(page) {
 export function memberIds(page) {
   return page.$$eval(sel.member, (items) => items.map((item) => item.dataset.userId).sort());
 }
+
+/** The names in the member list, in the page's (alphabetical) order. */
+export function memberNames(page) {
+  return page.$$eval(sel.member, (items) =>
+    items.map((item) => item.querySelector('.name')?.textContent));
+}
