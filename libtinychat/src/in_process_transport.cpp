@@ -28,6 +28,11 @@ void InProcessTransport::tick() {
   pump();
 }
 
+void InProcessTransport::run(const std::function<void()>& work) {
+  work();
+  pump();
+}
+
 void InProcessTransport::deliver(ClientId client, Frame frame) {
   if (auto it = connections_.find(client); it != connections_.end())
     it->second->inbox_.emplace_back(*frame);

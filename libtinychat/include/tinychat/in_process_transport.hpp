@@ -29,6 +29,10 @@ public:
   /// Runs the service's idle and TTL cleanup and hands out the frames it produced.
   void tick();
 
+  /// Runs `work` (e.g. a Store completion that calls into the service) and hands out the
+  /// frames it produced. This is how an asynchronous Store's completions get back in.
+  void run(const std::function<void()>& work);
+
   /// Opens a connection; its `hello` is delivered at once.
   std::unique_ptr<InProcessConnection> connect();
 
