@@ -1,6 +1,10 @@
 #include "chat_fixture.hpp"
 
+#include <cstdlib>
 #include <set>
+#include <stdexcept>
+
+#include <stdlib.h> // mkdtemp
 
 namespace tinychat::test {
 namespace {
@@ -40,8 +44,8 @@ std::int64_t num_of(const json::object& frame, std::string_view key) {
   return v->to_number<std::int64_t>();
 }
 
-Peer::Peer(InProcessTransport& transport, KeyPair key)
-    : conn_(transport.connect()), key_(std::move(key)) {
+Peer::Peer(InProcessTransport& transport, KeyPair key, std::function<void()> settle)
+    : conn_(transport.connect()), settle_(std::move(settle)), key_(std::move(key)) {
   auto first = conn_->take();
   REQUIRE(first);
   hello_ = parse_object(*first);
@@ -56,6 +60,7 @@ json::object Peer::call(json::object request) {
 
 json::object Peer::call_raw(std::string_view text) {
   conn_->send(text);
+  if (settle_) settle_();
   auto& inbox = conn_->inbox();
   for (auto it = inbox.begin(); it != inbox.end(); ++it) {
     auto frame = parse_object(*it);
@@ -151,21 +156,86 @@ std::vector<json::object> Peer::events(std::string_view type) {
   return out;
 }
 
+void Peer::close() {
+  conn_->close();
+  if (settle_) settle_();
+}
+
 bool Peer::has_event(std::string_view type) const {
   for (const auto& text : conn_->inbox())
     if (type_of(parse_object(text)) == type) return true;
   return false;
 }
 
+StoreKind store_kind_from_env() {
+  const char* v = std::getenv("TINYCHAT_TEST_STORE");
+  return v && std::string_view(v) == "sqlite" ? StoreKind::sqlite : StoreKind::memory;
+}
+
+ChatFixture::ChatFixture(ServiceConfig config, StoreKind k) : kind(k), config_(config) {
+  if (kind == StoreKind::sqlite) {
+    std::string templ = (std::filesystem::temp_directory_path() / "tinychat-test-XXXXXX").string();
+    if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+    dir = templ;
+  }
+  restart();
+}
+
+ChatFixture::~ChatFixture() {
+  peers.clear();
+  transport.reset();
+  sqlite.reset();
+  posted.clear(); // completions for a service that is gone
+  if (!dir.empty()) std::filesystem::remove_all(dir);
+}
+
 Peer& ChatFixture::connect(std::optional<KeyPair> key) {
-  peers.push_back(std::make_unique<Peer>(*transport, key ? *key : KeyPair::generate()));
+  peers.push_back(
+      std::make_unique<Peer>(*transport, key ? *key : KeyPair::generate(), [this] { settle(); }));
   return *peers.back();
+}
+
+Store& ChatFixture::active_store() {
+  if (sqlite) return *sqlite;
+  return store;
+}
+
+void ChatFixture::settle() {
+  if (!sqlite) return;
+  for (;;) { // a completion may issue further writes
+    sqlite->wait_idle();
+    std::vector<std::function<void()>> work;
+    {
+      std::lock_guard lock(posted_mutex);
+      work.swap(posted);
+    }
+    if (work.empty()) return;
+    for (auto& w : work)
+      transport->run(w);
+  }
+}
+
+void ChatFixture::fail_writes(bool fail) {
+  if (sqlite)
+    sqlite->fail_writes(fail);
+  else
+    store.fail_writes(fail);
 }
 
 void ChatFixture::restart() {
   peers.clear();
+  if (sqlite) settle();
   transport.reset();
-  transport = std::make_unique<InProcessTransport>(store, clock, config_);
+  if (kind == StoreKind::sqlite) {
+    sqlite.reset();
+    posted.clear();
+    sqlite = std::make_unique<SqliteStore>(dir / "chat.db", Durability::process,
+                                           [this](std::function<void()> f) {
+                                             std::lock_guard lock(posted_mutex);
+                                             posted.push_back(std::move(f));
+                                           });
+  }
+  transport = std::make_unique<InProcessTransport>(active_store(), clock, config_);
 }
 
 } // namespace tinychat::test

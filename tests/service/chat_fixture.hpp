@@ -5,12 +5,16 @@
 #include <tinychat/in_process_transport.hpp>
 #include <tinychat/memory_store.hpp>
 #include <tinychat/signature_verifier.hpp>
+#include <tinychat/sqlite_store.hpp>
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +26,8 @@ namespace json = boost::json;
 /// One connection of one user (a key). Replies are picked out by id; events stay queued.
 class Peer {
 public:
-  Peer(InProcessTransport& transport, KeyPair key);
+  /// `settle` runs after every request, so replies of an asynchronous store are in.
+  Peer(InProcessTransport& transport, KeyPair key, std::function<void()> settle = {});
 
   /// Sends `request` with a fresh integer id unless it has one; returns the reply.
   json::object call(json::object request);
@@ -56,10 +61,11 @@ public:
   InProcessConnection& connection() { return *conn_; }
   /// user_id from this peer's joined reply for the room.
   std::string user_id(std::string_view room_id) const;
-  void close() { conn_->close(); }
+  void close();
 
 private:
   std::unique_ptr<InProcessConnection> conn_;
+  std::function<void()> settle_;
   KeyPair key_;
   Challenge challenge_{};
   json::object hello_;
@@ -68,24 +74,47 @@ private:
   std::map<std::string, std::uint64_t, std::less<>> client_seqs_;
 };
 
-/// A service on a manual clock and a memory store, and helpers to open peers.
+enum class StoreKind { memory, sqlite };
+
+/// The store suites run on: SqliteStore when TINYCHAT_TEST_STORE=sqlite, else MemoryStore.
+/// ctest runs the store-agnostic suites once per store this way, from one binary.
+StoreKind store_kind_from_env();
+
+/// A service on a manual clock and a store, and helpers to open peers. With SqliteStore (in
+/// a fresh temporary directory) every request waits for the writer and runs its completions
+/// through the transport before returning, so tests read the same on both stores.
 struct ChatFixture {
   /// Tests that send more than a burst of requests set their own rate limit.
-  explicit ChatFixture(ServiceConfig config = {}) : config_(config) { restart(); }
+  explicit ChatFixture(ServiceConfig config = {}, StoreKind kind = store_kind_from_env());
+  ~ChatFixture();
+  ChatFixture(const ChatFixture&) = delete;
+  ChatFixture& operator=(const ChatFixture&) = delete;
 
   /// A new connection; `key` defaults to a fresh key pair.
   Peer& connect(std::optional<KeyPair> key = std::nullopt);
   /// A new connection sharing the key of `other`.
   Peer& connect_as(const Peer& other) { return connect(other.key()); }
-  /// Drops every connection and starts a new service over the same store.
+  /// Drops every connection and starts a new service over the same store. A SqliteStore is
+  /// closed and the database file opened again, as a restarted server would.
   void restart();
   void advance_seconds(std::int64_t s) {
     clock.advance_seconds(s);
     transport->tick();
+    settle();
   }
+  /// Waits until the store has completed every operation and runs its completions.
+  void settle();
+  /// Makes every store write fail (and store nothing) while set.
+  void fail_writes(bool fail);
+  Store& active_store();
 
   ManualClock clock;
-  MemoryStore store;
+  MemoryStore store; ///< Used when kind == memory.
+  StoreKind kind;
+  std::filesystem::path dir; ///< The SqliteStore's temporary directory.
+  std::mutex posted_mutex;
+  std::vector<std::function<void()>> posted; ///< SqliteStore completions not yet run.
+  std::unique_ptr<SqliteStore> sqlite;
   ServiceConfig config_;
   std::vector<std::unique_ptr<Peer>> peers;
   std::unique_ptr<InProcessTransport> transport;

@@ -136,6 +136,28 @@ TEST_CASE("restart: rooms, history, counters and user ids survive; presence does
   CHECK(num_of(joined, "expires_at") == created_at + 3'600'000);
 }
 
+TEST_CASE("restart: the history cap holds in the store too") {
+  auto config = short_lived(300, 3600);
+  config.limits.max_history = 3;
+  ChatFixture chat(config);
+  auto& alice = chat.connect();
+  auto room = alice.create_room();
+  alice.join(room, "alice");
+  for (int i = 1; i <= 5; ++i)
+    alice.send(room, "message " + std::to_string(i));
+  auto before = alice.history(room);
+  CHECK(num_of(before, "first_seq") == 3);
+  auto alice_key = alice.key();
+
+  chat.restart();
+  auto& alice2 = chat.connect(alice_key);
+  alice2.join(room, "alice");
+  auto after = alice2.history(room);
+  CHECK(after.at("messages") == before.at("messages"));
+  CHECK(num_of(after, "first_seq") == 3);
+  CHECK(after.at("truncated") == true);
+}
+
 TEST_CASE("restart: the idle window starts fresh when the service starts") {
   ChatFixture chat(short_lived(10, 3600));
   auto& alice = chat.connect();
@@ -156,7 +178,7 @@ TEST_CASE("internal: a write the store refuses is answered internal and changes 
   alice.send_with_seq(room, 1, "stored");
   alice.events("message");
 
-  chat.store.fail_writes(true);
+  chat.fail_writes(true);
   CHECK(code_of(alice.send_with_seq(room, 2, "lost")) == "internal");
   CHECK_FALSE(alice.has_event("message"));
   CHECK(code_of(alice.call({{"type", "create_room"}})) == "internal");
@@ -165,7 +187,7 @@ TEST_CASE("internal: a write the store refuses is answered internal and changes 
   CHECK(code_of(bob.join(room, "bob")) == "internal");
   CHECK_FALSE(alice.has_event("member_joined"));
 
-  chat.store.fail_writes(false);
+  chat.fail_writes(false);
   auto sent = alice.send_with_seq(room, 2, "stored again"); // neither seq nor counter was used
   CHECK(num_of(sent, "seq") == 2);
   CHECK(type_of(bob.join(room, "bob")) == "joined");
