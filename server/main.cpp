@@ -18,6 +18,7 @@
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,7 +37,14 @@ constexpr auto shutdown_grace = std::chrono::seconds(3);
 int serve(const tinychat::server::Options& options) {
   using namespace tinychat::server;
   net::io_context ioc(static_cast<int>(options.threads));
-  ServerState state(ioc, options.service);
+  std::optional<ServerState> state_holder;
+  try {
+    state_holder.emplace(ioc, options);
+  } catch (const tinychat::StoreOpenError& e) {
+    log_line(std::string("cannot open the store: ") + e.what());
+    return 1;
+  }
+  ServerState& state = *state_holder;
   const WebAssets assets =
       options.web_root.empty() ? WebAssets::embedded() : WebAssets::directory(options.web_root);
 

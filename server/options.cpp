@@ -90,6 +90,31 @@ const std::vector<Flag>& flags() {
            throw UsageError("--web-root: no index.html in '" + std::string(v) + "'");
          o.web_root = std::string(v);
        }},
+      {"store", "where rooms live: memory, or sqlite in --data-dir",
+       [](const Options& o) { return o.store; },
+       [](Options& o, std::string_view v) {
+         if (v != "memory" && v != "sqlite")
+           throw UsageError("--store: 'memory' or 'sqlite', not '" + std::string(v) + "'");
+         o.store = std::string(v);
+       }},
+      {"data-dir", "directory of the sqlite store, created when missing",
+       [](const Options& o) { return o.data_dir; },
+       [](Options& o, std::string_view v) {
+         if (v.empty()) throw UsageError("--data-dir: needs a directory");
+         o.data_dir = std::string(v);
+       }},
+      {"durability", "process: survives a killed process; power: also a power loss (slower)",
+       [](const Options& o) {
+         return std::string(o.durability == Durability::power ? "power" : "process");
+       },
+       [](Options& o, std::string_view v) {
+         if (v == "process")
+           o.durability = Durability::process;
+         else if (v == "power")
+           o.durability = Durability::power;
+         else
+           throw UsageError("--durability: 'process' or 'power', not '" + std::string(v) + "'");
+       }},
       limit_flag("max-text-chars", "code points per message", &Limits::max_text_chars),
       limit_flag("max-name-chars", "code points per user name", &Limits::max_name_chars),
       limit_flag("max-room-members", "users per room", &Limits::max_room_members),
@@ -168,7 +193,9 @@ std::string usage_text() {
   for (const auto& f : flags()) {
     std::string left = "  --" + std::string(f.name) + " N";
     if (f.name == "bind") left = "  --bind ADDR";
-    if (f.name == "web-root") left = "  --web-root DIR";
+    if (f.name == "web-root" || f.name == "data-dir") left = "  --" + std::string(f.name) + " DIR";
+    if (f.name == "store") left = "  --store KIND";
+    if (f.name == "durability") left = "  --durability LEVEL";
     left.resize(std::max<std::size_t>(left.size() + 1, 34), ' ');
     text += left + std::string(f.help) + " (default " + f.current(defaults) + ")\n";
   }

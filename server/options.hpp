@@ -2,6 +2,7 @@
 /// Command-line settings of tinychat-server.
 
 #include <tinychat/room_service.hpp>
+#include <tinychat/sqlite_store.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -18,6 +19,10 @@ struct Options {
   unsigned threads = 1;
   /// Serve the page from this directory instead of the copy compiled in (empty: compiled in).
   std::string web_root;
+  /// Where rooms live: "memory" (gone with the process) or "sqlite" (in data_dir).
+  std::string store = "sqlite";
+  std::string data_dir = "tinychat-data";
+  Durability durability = Durability::process;
   ServiceConfig service;
 };
 

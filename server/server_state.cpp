@@ -1,6 +1,10 @@
 #include "server_state.hpp"
 
+#include "data_dir.hpp"
 #include "websocket_session.hpp"
+
+#include <tinychat/memory_store.hpp>
+#include <tinychat/sqlite_store.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -12,9 +16,21 @@ namespace tinychat::server {
 
 namespace net = boost::asio;
 
-ServerState::ServerState(net::io_context& ioc, ServiceConfig config)
-    : strand_(net::make_strand(ioc)), limits_(config.limits),
-      service_(*this, store_, clock_, config), tick_timer_(strand_) {}
+namespace {
+
+std::unique_ptr<Store> open_store(const Options& options, SqliteStore::Post post) {
+  if (options.store == "memory") return std::make_unique<MemoryStore>();
+  return std::make_unique<SqliteStore>(open_data_dir(options.data_dir), options.durability,
+                                       std::move(post));
+}
+
+} // namespace
+
+ServerState::ServerState(net::io_context& ioc, const Options& options)
+    : strand_(net::make_strand(ioc)), limits_(options.service.limits),
+      store_(open_store(
+          options, [this](std::function<void()> done) { net::post(strand_, std::move(done)); })),
+      service_(*this, *store_, clock_, options.service), tick_timer_(strand_) {}
 
 ServerState::~ServerState() = default;
 

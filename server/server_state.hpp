@@ -2,9 +2,11 @@
 /// The server's core wiring: one RoomService behind one strand, and the map from ClientId to
 /// the WebSocket session that serves it.
 
+#include "options.hpp"
 #include <tinychat/clock.hpp>
-#include <tinychat/memory_store.hpp>
+
 #include <tinychat/room_service.hpp>
+#include <tinychat/store.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,7 +26,9 @@ class WebSocketSession;
 /// through the thread-safe members below, which post to that strand.
 class ServerState final : private Outbox {
 public:
-  ServerState(boost::asio::io_context& ioc, ServiceConfig config);
+  /// Opens the store `options` choose (throws StoreOpenError when it cannot) and restores
+  /// its rooms.
+  ServerState(boost::asio::io_context& ioc, const Options& options);
   ~ServerState() override;
   ServerState(const ServerState&) = delete;
   ServerState& operator=(const ServerState&) = delete;
@@ -55,7 +59,7 @@ private:
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   Limits limits_;
-  MemoryStore store_;
+  std::unique_ptr<Store> store_;
   SystemClock clock_;
   RoomService service_;
   boost::asio::steady_timer tick_timer_;

@@ -4,6 +4,7 @@
 #include "support/chat_user.hpp"
 #include "support/child_process.hpp"
 #include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/timeouts.hpp"
 
 #include <tinychat/client.hpp>
@@ -31,26 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string cli_path = TINYCHAT_CLI_PATH;
-
-// A fresh directory, removed with everything in it at the end of the test.
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "tinychat-cli-test-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
 
 std::vector<std::string> join_command(const ServerProcess& server, const std::string& room,
                                       const std::string& name, const fs::path& key) {

@@ -8,8 +8,8 @@
 
 namespace tinychat::test {
 
-ChatUser::ChatUser(const std::string& url)
-    : connection_(WebSocketConnection::open(url)), client_(*connection_, KeyPair::generate()) {
+ChatUser::ChatUser(const std::string& url, KeyPair key)
+    : connection_(WebSocketConnection::open(url)), client_(*connection_, std::move(key)) {
   client_.on_hello = [this](const Hello& h) { hello_.push(h); };
   client_.on_message = [this](const ChatMessage& m) { messages.push(m); };
   client_.on_member_joined = [this](const MemberJoined& m) {

@@ -32,7 +32,7 @@ class ChatUser {
 public:
   /// Connects to `url` (ws://host:port/path). Throws std::system_error when it cannot
   /// connect, std::runtime_error when no hello arrives.
-  explicit ChatUser(const std::string& url);
+  explicit ChatUser(const std::string& url, KeyPair key = KeyPair::generate());
   ~ChatUser();
   ChatUser(const ChatUser&) = delete;
   ChatUser& operator=(const ChatUser&) = delete;

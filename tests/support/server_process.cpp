@@ -2,6 +2,7 @@
 
 #include "timeouts.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <stdexcept>
 #include <string_view>
@@ -18,6 +19,9 @@ std::vector<std::string> server_command(const std::vector<std::string>& args) {
 
 std::vector<std::string> with_ephemeral_port(std::vector<std::string> flags) {
   flags.insert(flags.begin(), {"--port", "0"});
+  // Tests run servers side by side; the default sqlite store would share one data directory.
+  if (std::find(flags.begin(), flags.end(), "--store") == flags.end())
+    flags.insert(flags.end(), {"--store", "memory"});
   return server_command(flags);
 }
 

@@ -9,7 +9,11 @@ const LISTENING = /tinychat-server listening on http:\/\/(\S+):(\d+)/;
 export async function startServer(args = [], { timeoutMs = 30000 } = {}) {
   const path = process.env.TINYCHAT_SERVER;
   if (!path) throw new Error('TINYCHAT_SERVER must name the tinychat-server binary');
-  const child = spawn(path, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Tests run servers side by side; the default sqlite store would share one data directory.
+  const store = args.includes('--store') ? [] : ['--store', 'memory'];
+  const child = spawn(path, ['--port', '0', ...store, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = exitOf(child).then((code) => {
     throw new Error(`tinychat-server exited early with ${code}`);
   });
