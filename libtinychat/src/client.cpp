@@ -40,6 +40,10 @@ void Client::join(std::string_view room_id, std::string_view user_name, ReplyHan
 }
 
 void Client::send(std::string_view room_id, std::string_view text, ReplyHandler done) {
+  // Held until the frame is handed to the transport, so frames leave in client_seq order
+  // even when several threads send to one room. Recursive: over the in-process transport a
+  // reply handler may send again from inside this call.
+  std::lock_guard order(send_order_);
   SendRequest req{std::string(room_id), 0, std::string(text), std::nullopt};
   std::string user_id;
   {

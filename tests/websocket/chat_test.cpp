@@ -3,13 +3,16 @@
 
 #include "support/chat_user.hpp"
 #include "support/server_process.hpp"
+#include "support/timeouts.hpp"
 
 #include <tinychat/websocket_client.hpp>
 
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -127,6 +130,36 @@ TEST_CASE("chat: concurrent senders over real sockets all see one gapless order"
     CHECK(users[i]->messages.wait_for(total) == reference);
 
   CHECK(whole_history(*users[user_count - 1], room, 64) == reference);
+}
+
+TEST_CASE("chat: one Client sending from several threads keeps its counter in order") {
+  ServerProcess server({"--rate-limit-per-second", "0"});
+  ChatUser alice(server.ws_url());
+  const auto room = alice.create_room();
+  alice.join(room, "alice");
+  constexpr int threads = 4, per_thread = 50;
+  std::mutex mutex;
+  std::condition_variable done;
+  int replies = 0;
+  std::vector<std::string> errors;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < threads; ++t)
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i)
+        alice.client().send(room, std::to_string(t) + "/" + std::to_string(i),
+                            [&](const ServerFrame& f) {
+                              std::lock_guard lock(mutex);
+                              if (auto* e = std::get_if<ErrorFrame>(&f))
+                                errors.push_back(e->message);
+                              ++replies;
+                              done.notify_all();
+                            });
+    });
+  for (auto& s : senders)
+    s.join();
+  std::unique_lock lock(mutex);
+  REQUIRE(done.wait_for(lock, event_timeout, [&] { return replies == threads * per_thread; }));
+  CHECK(errors.empty());
 }
 
 TEST_CASE("chat: a connection that closes leaves its rooms") {

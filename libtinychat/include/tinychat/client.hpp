@@ -76,6 +76,7 @@ private:
   ClientTransport& transport_;
   KeyPair key_;
   mutable std::mutex mutex_;
+  std::recursive_mutex send_order_;
   std::optional<Hello> hello_;
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, ReplyHandler> pending_;
