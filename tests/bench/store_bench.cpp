@@ -6,6 +6,7 @@
 // a warm-up it counts the `sent` replies for D seconds.
 
 #include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
 
 #include <tinychat/client.hpp>
 #include <tinychat/error.hpp>
@@ -33,6 +34,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace tinychat;
 using Clock = std::chrono::steady_clock;
+using test::TempDir;
 
 struct Settings {
   int clients = 8;
@@ -70,8 +72,9 @@ public:
     try {
       if (hello->get_future().wait_for(reply_timeout) != std::future_status::ready)
         throw std::runtime_error("no hello from the server");
-      room_ = call<RoomCreated>([&](ReplyHandler done) { client_.create_room(std::move(done)); })
-                  .room_id;
+      room_ = call<RoomCreated>([&](ReplyHandler done) {
+                client_.create_room(std::move(done));
+              }).room_id;
       call<Joined>([&](ReplyHandler done) { client_.join(room_, "bench", std::move(done)); });
     } catch (...) {
       connection_.reset(); // the destructor will not run
@@ -88,7 +91,8 @@ public:
   // of order, which the server answers with stale_client_seq.
   void start(int window) {
     client_.ping([this, window](const ServerFrame&) {
-      for (int i = 0; i < window; ++i) send_next();
+      for (int i = 0; i < window; ++i)
+        send_next();
     });
   }
 
@@ -115,7 +119,8 @@ private:
   }
 
   // Issues a request and waits for its reply of type Reply; throws on anything else.
-  template <class Reply> Reply call(const std::function<void(ReplyHandler)>& issue) {
+  template <class Reply>
+  Reply call(const std::function<void(ReplyHandler)>& issue) {
     auto promise = std::make_shared<std::promise<ServerFrame>>();
     auto future = promise->get_future();
     issue([promise](const ServerFrame& frame) { promise->set_value(frame); });
@@ -136,27 +141,6 @@ private:
   std::string text_ = std::string(200, 'x'); // ~200 bytes of text per message
 };
 
-// A fresh directory for the sqlite store, removed afterwards.
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "tinychat-bench-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path() const { return path_.string(); }
-
-private:
-  std::filesystem::path path_;
-};
-
 struct Result {
   double per_second = 0;
   long errors = 0;
@@ -171,7 +155,8 @@ Result measure(const Settings& settings, std::vector<std::string> store_flags) {
   for (int i = 0; i < settings.clients; ++i)
     senders.push_back(std::make_unique<Sender>(server.ws_url(), tally));
 
-  for (auto& sender : senders) sender->start(settings.window);
+  for (auto& sender : senders)
+    sender->start(settings.window);
   std::this_thread::sleep_for(warm_up);
   const long sent_before = tally.sent;
   const auto start = Clock::now();
@@ -182,7 +167,8 @@ Result measure(const Settings& settings, std::vector<std::string> store_flags) {
   // Let what is in flight come back before the connections close.
   tally.stopping = true;
   const auto deadline = Clock::now() + reply_timeout;
-  while (tally.in_flight > 0 && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  while (tally.in_flight > 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
   if (tally.in_flight > 0) tally.errors += tally.in_flight;
   senders.clear();
   return {static_cast<double>(sent_after - sent_before) / elapsed.count(), tally.errors.load()};
@@ -196,10 +182,11 @@ int positive(std::string_view flag, const char* value) {
   return static_cast<int>(n);
 }
 
-constexpr const char* usage = "usage: tinychat-store-bench [--clients K] [--window W] [--seconds D]\n"
-                              "  --clients K  connections, each in a room of its own (default 8)\n"
-                              "  --window W   sends in flight per connection (default 64)\n"
-                              "  --seconds D  timed phase per store, after a 1 s warm-up (default 5)\n";
+constexpr const char* usage =
+    "usage: tinychat-store-bench [--clients K] [--window W] [--seconds D]\n"
+    "  --clients K  connections, each in a room of its own (default 8)\n"
+    "  --window W   sends in flight per connection (default 64)\n"
+    "  --seconds D  timed phase per store, after a 1 s warm-up (default 5)\n";
 
 } // namespace
 
@@ -247,8 +234,9 @@ int main(int argc, char** argv) {
   try {
     for (Row& row : rows) {
       std::vector<std::string> flags{"--store", row.store};
-      if (row.dir) flags.insert(flags.end(), {"--data-dir", row.dir->path(), "--durability",
-                                              row.durability});
+      if (row.dir)
+        flags.insert(flags.end(),
+                     {"--data-dir", row.dir->path().string(), "--durability", row.durability});
       row.result = measure(settings, flags);
       const double memory = rows[0].result.per_second;
       std::printf("%-8s %-11s %14.0f %11.0f%% %8ld\n", row.store, row.durability,
