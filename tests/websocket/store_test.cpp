@@ -157,6 +157,18 @@ TEST_CASE("store: a data directory that cannot be used stops the server at start
     CHECK(status == 1);
     CHECK(out.find("tinychat.sqlite") != std::string::npos);
   }
+  SUBCASE("the database was written by a newer tinychat") {
+    { ServerProcess once(sqlite_flags(dir.path())); }
+    // PRAGMA user_version lives in the database header: 4 bytes, big-endian, at offset 60.
+    std::fstream db(dir.path() / "tinychat.sqlite",
+                    std::ios::in | std::ios::out | std::ios::binary);
+    db.seekp(60);
+    db.write("\0\0\0\x63", 4);
+    db.close();
+    auto [status, out] = failed_start(sqlite_flags(dir.path()));
+    CHECK(status == 1);
+    CHECK(out.find("newer") != std::string::npos);
+  }
   SUBCASE("another server holds the directory") {
     ServerProcess first(sqlite_flags(dir.path()));
     auto [status, out] = failed_start(sqlite_flags(dir.path()));
