@@ -77,12 +77,6 @@ void write_file(const fs::path& path, const std::string& content, fs::perms perm
   fs::permissions(path, perms);
 }
 
-ChildOptions stdin_pipe() {
-  ChildOptions options;
-  options.pipe_stdin = true;
-  return options;
-}
-
 constexpr auto owner_rw = fs::perms::owner_read | fs::perms::owner_write;
 const std::string a_seed = std::string(64, 'a') + "\n";
 const std::string unknown_room = std::string(26, 'a');
@@ -129,7 +123,8 @@ TEST_CASE("cli join: prints history, then live messages of another user") {
   ann.send(room, "before you came");
   ann.send(room, "two\nlines");
 
-  ChildProcess cli(join_command(server, room, "bob", dir.path() / "key"), stdin_pipe());
+  ChildProcess cli(join_command(server, room, "bob", dir.path() / "key"),
+                   ChildOptions::with_stdin_pipe());
   CHECK(cli.read_line(event_timeout) == "[1] ann: before you came");
   CHECK(cli.read_line(event_timeout) == "[2] ann: two");
   CHECK(cli.read_line(event_timeout) == "    lines");
@@ -152,7 +147,8 @@ TEST_CASE("cli join: SIGINT and SIGTERM end it with status 0") {
   ann.join(room, "ann");
   for (const int signal_number : {SIGINT, SIGTERM}) {
     const std::string name = signal_number == SIGINT ? "int" : "term";
-    ChildProcess cli(join_command(server, room, name, dir.path() / "key"), stdin_pipe());
+    ChildProcess cli(join_command(server, room, name, dir.path() / "key"),
+                     ChildOptions::with_stdin_pipe());
     ann.wait_for_member(room, name);
     cli.send_signal(signal_number);
     CHECK(cli.wait(event_timeout) == 0);

@@ -95,18 +95,12 @@ ChatMessage signed_message(const KeyPair& key, std::uint64_t seq, std::string te
   return m;
 }
 
-ChildOptions stdin_pipe() {
-  ChildOptions options;
-  options.pipe_stdin = true;
-  return options;
-}
-
 std::string run_cli_against(const HostileServer& server) {
   auto key = std::filesystem::temp_directory_path() /
              ("tinychat-cli-hostile-" + std::to_string(::getpid()));
   ChildProcess cli({TINYCHAT_CLI_PATH, "--url", server.url(), "--key", key.string(), "join",
                     "aaaaaaaaaaaaaaaaaaaaaaaaaa", "--name", "ann"},
-                   stdin_pipe());
+                   ChildOptions::with_stdin_pipe());
   cli.close_stdin();
   auto out = cli.read_to_end(event_timeout);
   std::filesystem::remove(key);

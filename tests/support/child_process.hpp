@@ -22,6 +22,13 @@ struct ChildOptions {
   bool merge_stderr = false;
   /// Variables set (or replaced) in the child's environment; the rest is inherited.
   std::map<std::string, std::string> environment;
+
+  /// Just a stdin pipe, the common case.
+  static ChildOptions with_stdin_pipe() {
+    ChildOptions options;
+    options.pipe_stdin = true;
+    return options;
+  }
 };
 
 /// A child process whose stdout is read through a pipe; stderr is inherited, so it shows in
