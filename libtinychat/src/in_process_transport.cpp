@@ -16,7 +16,7 @@ InProcessTransport::~InProcessTransport() {
 }
 
 std::unique_ptr<InProcessConnection> InProcessTransport::connect() {
-  std::unique_ptr<InProcessConnection> conn(new InProcessConnection(*this, next_id_++));
+  std::unique_ptr<InProcessConnection> conn(new InProcessConnection(*this, next_id_++, service_.config().limits));
   connections_.emplace(conn->id_, conn.get());
   service_.connect(conn->id_);
   pump();
@@ -55,7 +55,7 @@ void InProcessTransport::send_from(InProcessConnection& conn, std::string_view t
   else if (!is_valid_utf8(text))
     close(conn.id_, 1007, "invalid utf-8");
   else
-    service_.receive(conn.id_, text);
+    service_.receive(conn.id_, conn.ingress_.prepare(text));
   pump();
 }
 

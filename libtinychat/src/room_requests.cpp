@@ -54,7 +54,7 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
   bool is_new = existing == room->users.end();
   if (is_new) {
     User u;
-    u.user_id = user_id_for(req.pub_key);
+    u.user_id = detail::user_id_for(req.pub_key);
     u.pub_key = req.pub_key;
     if (room->user_ids.contains(u.user_id))
       return fail(client, conn, id, error::internal, "user id collision; use another key");
@@ -120,16 +120,14 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
 }
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
-                               SendRequest& req) {
+                               SendRequest& req, const std::optional<SignatureCheck>& checked) {
   Room* room = live_room(req.room_id);
   if (!room) return fail(client, conn, id, error::room_not_found);
   auto joined = conn.rooms.find(req.room_id);
   if (joined == conn.rooms.end()) return fail(client, conn, id, error::not_member);
   if (auto e = Protocol::validate_text(req.text, config.limits)) return fail(client, conn, id, *e);
   User& user = room->users.at(joined->second);
-  if (!req.sig ||
-      !verifier.verify(user.pub_key,
-                       message_payload(room->id, user.user_id, req.client_seq, req.text), *req.sig))
+  if (!req.sig || !signature_valid(user, req, checked))
     return fail(client, conn, id, error::invalid_signature);
   if (req.client_seq <= user.last_client_seq)
     return fail(client, conn, id, error::stale_client_seq,

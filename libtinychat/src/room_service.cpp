@@ -2,6 +2,8 @@
 
 #include "service_impl.hpp"
 
+#include <type_traits>
+
 namespace tinychat {
 
 // ---- public interface ------------------------------------------------------------------------
@@ -33,10 +35,14 @@ void RoomService::connect(ClientId client) {
 }
 
 void RoomService::receive(ClientId client, std::string_view text) {
+  receive(client, PreparedRequest{Protocol::decode_request(text), std::nullopt});
+}
+
+void RoomService::receive(ClientId client, PreparedRequest prepared) {
   auto it = impl_->connections.find(client);
   if (it == impl_->connections.end()) return;
   Connection& conn = it->second;
-  auto decoded = Protocol::decode_request(text);
+  auto& decoded = prepared.decoded;
   if (auto wait = impl_->take_token(conn)) {
     RequestId id = decoded.ok() ? decoded.request().id : decoded.error().id;
     return impl_->reply(
@@ -44,7 +50,14 @@ void RoomService::receive(ClientId client, std::string_view text) {
   }
   if (!decoded.ok()) return impl_->reply(client, conn, decoded.error());
   Request& request = decoded.request();
-  std::visit([&](auto& body) { impl_->handle(client, conn, request.id, body); }, request.body);
+  std::visit(
+      [&](auto& body) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(body)>, SendRequest>)
+          impl_->handle(client, conn, request.id, body, prepared.signature);
+        else
+          impl_->handle(client, conn, request.id, body);
+      },
+      request.body);
 }
 
 void RoomService::disconnect(ClientId client) {

@@ -3,12 +3,11 @@
 // handlers live in room_requests.cpp, the public interface in room_service.cpp.
 
 #include "service_state.hpp"
+#include "user_id.hpp"
 
 #include <tinychat/encoding.hpp>
 #include <tinychat/room_service.hpp>
 #include <tinychat/signature_verifier.hpp>
-
-#include <sodium.h>
 
 #include <algorithm>
 #include <cmath>
@@ -165,10 +164,21 @@ struct RoomService::Impl {
   void handle(ClientId, Connection&, const RequestId&, CreateRoomRequest&);
   void handle(ClientId, Connection&, const RequestId&, JoinRequest&);
   void handle(ClientId, Connection&, const RequestId&, LeaveRequest&);
-  void handle(ClientId, Connection&, const RequestId&, SendRequest&);
+  void handle(ClientId, Connection&, const RequestId&, SendRequest&,
+              const std::optional<SignatureCheck>& checked);
   void handle(ClientId, Connection&, const RequestId&, HistoryRequest&);
   void handle(ClientId client, Connection& conn, const RequestId& id, PingRequest&) {
     reply(client, conn, Pong{id});
+  }
+
+  // An Ingress check counts only when it used the key this member joined with; the Ingress
+  // guesses the key from the connection's join requests, and a refused join can mislead it.
+  bool signature_valid(const User& user, const SendRequest& req,
+                       const std::optional<SignatureCheck>& checked) const {
+    if (checked && checked->pub_key == user.pub_key) return checked->valid;
+    return verifier.verify(user.pub_key,
+                           message_payload(req.room_id, user.user_id, req.client_seq, req.text),
+                           *req.sig);
   }
 
   // Token bucket; returns the wait in ms when the request must be refused.
@@ -184,14 +194,6 @@ struct RoomService::Impl {
       return std::nullopt;
     }
     return static_cast<std::uint64_t>(std::ceil((1 - conn.tokens) / rl.per_second * 1000));
-  }
-
-  std::string user_id_for(const PublicKey& key) {
-    // Derived from the key, so a key gets the same id every time it joins a room, also after a
-    // restart, and a connection can know its id without asking.
-    std::array<std::uint8_t, 15> digest{};
-    crypto_generichash(digest.data(), digest.size(), key.data(), key.size(), nullptr, 0);
-    return "u" + to_base32(digest);
   }
 };
 

@@ -287,3 +287,36 @@ TEST_CASE("ping: pong carries only type and id") {
   alice.connection().send(R"({"type":"ping"})");
   CHECK(json::parse(*alice.connection().take()) == json::parse(R"({"type":"pong"})"));
 }
+
+TEST_CASE("send: a refused join with another key does not change whose signature counts") {
+  TwoUsers chat;
+  // On alice's connection, a second join to the same room, signed with another key. It is
+  // refused, and alice's membership stays bound to her own key.
+  auto other = tinychat::KeyPair::generate();
+  tinychat::Challenge challenge{};
+  REQUIRE(tinychat::from_hex(chat.alice.hello().at("challenge").as_string(), challenge));
+  auto join_sig =
+      other.sign(tinychat::join_payload(challenge, chat.room, "mallory", other.public_key()));
+  CHECK(code_of(chat.alice.call({{"type", "join"},
+                                 {"room_id", chat.room},
+                                 {"user_name", "mallory"},
+                                 {"pub_key", tinychat::to_hex(other.public_key())},
+                                 {"sig", tinychat::to_hex(join_sig)}})) == "already_joined");
+
+  CHECK(type_of(chat.alice.send(chat.room, "still me")) == "sent");
+  CHECK(chat.bob.event("message").at("text") == "still me");
+
+  // The other key's user id, as any room would give it.
+  auto& mallory = chat.connect(other);
+  auto elsewhere = mallory.create_room();
+  mallory.join(elsewhere, "mallory");
+  auto uid = mallory.user_id(elsewhere);
+  // Signed correctly for the other key, so only the key alice joined with can refuse it.
+  auto forged = other.sign(tinychat::message_payload(chat.room, uid, 99, "not alice"));
+  auto reply = chat.alice.call({{"type", "send"},
+                                {"room_id", chat.room},
+                                {"client_seq", 99},
+                                {"text", "not alice"},
+                                {"sig", tinychat::to_hex(forged)}});
+  CHECK(code_of(reply) == "invalid_signature");
+}

@@ -87,11 +87,12 @@ public:
 
 private:
   friend class InProcessTransport;
-  InProcessConnection(InProcessTransport& transport, ClientId id)
-      : transport_(&transport), id_(id) {}
+  InProcessConnection(InProcessTransport& transport, ClientId id, const Limits& limits)
+      : transport_(&transport), id_(id), ingress_(limits) {}
 
   InProcessTransport* transport_;
   ClientId id_;
+  Ingress ingress_; ///< Prepares messages as a server's connection thread would.
   std::deque<std::string> inbox_;
   std::function<void(std::string_view)> frame_handler_;
   std::function<void(const CloseInfo&)> close_handler_;

@@ -3,6 +3,7 @@
 /// limits and lifecycle. It owns no socket, thread or timer.
 
 #include <tinychat/clock.hpp>
+#include <tinychat/ingress.hpp>
 #include <tinychat/limits.hpp>
 #include <tinychat/store.hpp>
 #include <tinychat/types.hpp>
@@ -48,6 +49,9 @@ public:
   /// One complete text message from `client` (valid UTF-8, within max_frame_bytes: the
   /// transport enforces those with close codes 1007 and 1009).
   void receive(ClientId client, std::string_view text);
+  /// The same for a message an Ingress prepared on the connection's thread: decoding and a
+  /// matching signature check are not done again.
+  void receive(ClientId client, PreparedRequest request);
   /// The connection is gone: it leaves all its rooms. Unknown ids are ignored.
   void disconnect(ClientId client);
   /// Deletes idle rooms and closes expired ones. Call about once a second; cost grows with

@@ -1,0 +1,53 @@
+#pragma once
+/// The part of receiving a client message that needs no shared state: decoding it, and
+/// checking a `send` signature. It runs on the connection's own thread, so the RoomService's
+/// serialised core never waits for Ed25519.
+
+#include <tinychat/limits.hpp>
+#include <tinychat/protocol.hpp>
+#include <tinychat/signature_verifier.hpp>
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tinychat {
+
+/// A `send` signature checked against one key. RoomService trusts `valid` only when `pub_key`
+/// is the key its member really joined with; otherwise it verifies again itself.
+struct SignatureCheck {
+  PublicKey pub_key{};
+  bool valid = false;
+};
+
+/// A client message decoded and, where possible, signature-checked. Pass it to
+/// RoomService::receive.
+struct PreparedRequest {
+  DecodedRequest decoded;
+  std::optional<SignatureCheck> signature;
+};
+
+/// One connection's decoder and signature checker. A `send` is checked against the key of
+/// the connection's latest `join` to that room, which is the key its membership was granted
+/// for unless that join failed; RoomService notices a mismatch and falls back to checking
+/// itself, so a wrong guess costs time, never correctness.
+///
+/// Not thread-safe: use one per connection, from that connection's thread.
+class Ingress {
+public:
+  explicit Ingress(const Limits& limits) : limits_(limits) {}
+
+  /// Decodes `text` (one complete client message) and checks its signature when it is a
+  /// `send` to a room this connection asked to join.
+  PreparedRequest prepare(std::string_view text);
+
+private:
+  Limits limits_;
+  SignatureVerifier verifier_;
+  /// Room id to the key of the latest join; at most max_rooms_per_connection entries.
+  std::map<std::string, PublicKey, std::less<>> join_keys_;
+};
+
+} // namespace tinychat
