@@ -65,12 +65,13 @@ ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& sessi
   return id;
 }
 
-void ServerState::receive(ClientId id, std::string text,
+void ServerState::receive(ClientId id, PreparedRequest request,
                           std::shared_ptr<WebSocketSession> session) {
-  net::post(strand_, [this, id, text = std::move(text), session = std::move(session)] {
-    if (!stopping_) service_.receive(id, text);
-    session->processed();
-  });
+  net::post(strand_,
+            [this, id, request = std::move(request), session = std::move(session)]() mutable {
+              if (!stopping_) service_.receive(id, std::move(request));
+              session->processed();
+            });
 }
 
 void ServerState::remove_session(ClientId id) {
@@ -101,7 +102,7 @@ void ServerState::check_drained() {
 void ServerState::deliver(ClientId client, Frame frame) {
   const auto it = sessions_.find(client);
   if (it == sessions_.end()) return;
-  if (auto s = it->second.lock()) s->send(std::move(frame));
+  if (auto s = it->second.lock()) s->send(frame);
 }
 
 void ServerState::close(ClientId client, std::uint16_t code, std::string_view reason) {

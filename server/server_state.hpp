@@ -43,7 +43,7 @@ public:
   /// One text message from a session; tells `session` once the core has processed it. Holds
   /// the session meanwhile: one whose reading is paused has no other operation keeping it.
   /// Thread-safe.
-  void receive(ClientId id, std::string text, std::shared_ptr<WebSocketSession> session);
+  void receive(ClientId id, PreparedRequest request, std::shared_ptr<WebSocketSession> session);
   /// The session's connection ended. Thread-safe; call once per add_session.
   void remove_session(ClientId id);
 

@@ -1,19 +1,21 @@
 #pragma once
 /// One WebSocket connection at /v1/ws.
 
+#include "outbound_stream.hpp"
+
+#include <tinychat/ingress.hpp>
 #include <tinychat/types.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -21,9 +23,10 @@ namespace tinychat::server {
 
 class ServerState;
 
-/// Reads text messages into the core and writes the core's frames out, one write at a time.
-/// Lives as long as an operation holds it (shared_from_this). Its socket's executor is a
-/// strand; every member runs there, and send/close post to it so they are thread-safe.
+/// Reads text messages, prepares them (decoding, signature check) and hands them to the core;
+/// the core's frames go straight into the OutboundStream's queue. Lives as long as an
+/// operation holds it (shared_from_this). Its socket's executor is a strand; every member
+/// runs there, except send and close, which are thread-safe.
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
 public:
   /// Close code for a connection whose write queue outgrew max_queued_bytes.
@@ -39,8 +42,9 @@ public:
   /// Completes the upgrade `request` that the HTTP session read.
   void run(boost::beast::http::request<boost::beast::http::string_body> request);
 
-  /// Queues one frame. Thread-safe.
-  void send(Frame frame);
+  /// Queues one frame. Thread-safe; called by the core for every delivery, so it only copies
+  /// the bytes into the write queue.
+  void send(const Frame& frame);
   /// The core finished one message this session handed it. Thread-safe.
   void processed();
   /// Sends what is already queued, then closes with `code`. Thread-safe.
@@ -50,25 +54,19 @@ private:
   void on_accept(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
-  void do_write();
-  void on_write(boost::beast::error_code ec, std::size_t bytes);
-  void enqueue(Frame frame);
   void start_close(std::uint16_t code, std::string reason, bool flush);
-  void do_close();
   void on_close_deadline(boost::beast::error_code ec);
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<OutboundStream> ws_;
   ServerState& state_;
+  Ingress ingress_;
   boost::beast::flat_buffer buffer_;
   ClientId id_ = 0;
   bool registered_ = false;
-  std::deque<Frame> queue_;
-  std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
   std::size_t in_core_ = 0;
   bool read_paused_ = false;
-  bool closing_ = false;       // no more frames are queued
-  bool close_started_ = false; // async_close issued
+  bool closing_ = false;               // async_close issued or the connection is gone
+  std::atomic<bool> too_slow_ = false; // the 4008 close is decided
   boost::beast::websocket::close_reason close_reason_;
   boost::asio::steady_timer close_deadline_; // a peer that never reads cannot stall a close
 };

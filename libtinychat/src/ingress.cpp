@@ -20,8 +20,7 @@ PreparedRequest Ingress::prepare(std::string_view text) {
           else if (join_keys_.size() < limits_.max_rooms_per_connection)
             join_keys_.emplace(body.room_id, body.pub_key);
         } else if constexpr (std::is_same_v<Body, LeaveRequest>) {
-          if (auto it = join_keys_.find(body.room_id); it != join_keys_.end())
-            join_keys_.erase(it);
+          if (auto it = join_keys_.find(body.room_id); it != join_keys_.end()) join_keys_.erase(it);
         } else if constexpr (std::is_same_v<Body, SendRequest>) {
           auto it = join_keys_.find(body.room_id);
           // The service answers an invalid text before looking at the signature.

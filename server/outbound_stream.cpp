@@ -1,0 +1,117 @@
+#include "outbound_stream.hpp"
+
+#include <boost/asio/write.hpp>
+
+#include <array>
+
+namespace tinychat::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+
+namespace {
+
+// RFC 6455 5.2: FIN + text opcode, then the payload length in 7, 7+16 or 7+64 bits.
+// Server frames carry no mask.
+void append_text_header(std::string& out, std::size_t length) {
+  std::array<char, 10> header{};
+  std::size_t size = 2;
+  header[0] = static_cast<char>(0x81);
+  if (length < 126) {
+    header[1] = static_cast<char>(length);
+  } else if (length <= 0xFFFF) {
+    header[1] = 126;
+    header[2] = static_cast<char>(length >> 8);
+    header[3] = static_cast<char>(length);
+    size = 4;
+  } else {
+    header[1] = 127;
+    for (int i = 0; i < 8; ++i)
+      header[2 + i] = static_cast<char>(static_cast<std::uint64_t>(length) >> (56 - 8 * i));
+    size = 10;
+  }
+  out.append(header.data(), size);
+}
+
+// Buffer capacity an idle connection keeps; 15,000 idle connections must fit in 200 MB.
+constexpr std::size_t kept_capacity = 2048;
+
+} // namespace
+
+std::size_t OutboundStream::queue_text(std::string_view payload) {
+  std::lock_guard lock(mutex_);
+  if (!taking_messages_ || failed_) return 0;
+  append_text_header(pending_, payload.size());
+  pending_.append(payload);
+  schedule_flush();
+  return pending_.size() + in_flight_.size();
+}
+
+void OutboundStream::stop_messages(bool discard) {
+  std::lock_guard lock(mutex_);
+  taking_messages_ = false;
+  if (discard) pending_.clear();
+}
+
+void OutboundStream::when_flushed(std::function<void(beast::error_code)> done) {
+  std::lock_guard lock(mutex_);
+  if (!flushing_ && pending_.empty()) {
+    net::post(get_executor(), [done = std::move(done), ec = failed_] { done(ec); });
+    return;
+  }
+  flushed_waiters_.push_back(std::move(done));
+}
+
+void OutboundStream::schedule_flush() {
+  if (flushing_) return;
+  auto owner = owner_.lock();
+  if (!owner) return; // being destroyed: nobody is left to read what a flush would say
+  flushing_ = true;
+  net::post(get_executor(),
+            [this, owner = std::move(owner)]() mutable { flush(std::move(owner)); });
+}
+
+void OutboundStream::flush(std::shared_ptr<void> owner) {
+  {
+    std::lock_guard lock(mutex_);
+    if (failed_ || pending_.empty()) {
+      flushing_ = false;
+      for (auto& done : std::exchange(flushed_waiters_, {}))
+        net::post(get_executor(), [done = std::move(done), ec = failed_] { done(ec); });
+      return;
+    }
+    in_flight_.swap(pending_);
+  }
+  net::async_write(socket_, net::buffer(in_flight_),
+                   [this, owner = std::move(owner)](beast::error_code ec, std::size_t) mutable {
+                     on_written(std::move(owner), ec);
+                   });
+}
+
+void OutboundStream::on_written(std::shared_ptr<void> owner, beast::error_code ec) {
+  {
+    std::lock_guard lock(mutex_);
+    in_flight_.clear();
+    if (pending_.empty()) {
+      // Idle again: an idle connection keeps no buffer a burst made big.
+      if (in_flight_.capacity() > kept_capacity) std::string().swap(in_flight_);
+      if (pending_.capacity() > kept_capacity) std::string().swap(pending_);
+    }
+    if (ec) {
+      failed_ = ec;
+      pending_.clear();
+    }
+  }
+  if (ec) {
+    // The read side must learn of it too, so the session ends.
+    beast::error_code ignored;
+    socket_.close(ignored);
+  }
+  flush(std::move(owner));
+}
+
+void teardown(beast::role_type role, OutboundStream& stream, beast::error_code& ec) {
+  beast::websocket::teardown(role, stream.next_layer(), ec);
+}
+
+} // namespace tinychat::server
