@@ -115,6 +115,11 @@ const std::vector<Flag>& flags() {
          else
            throw UsageError("--durability: 'process' or 'power', not '" + std::string(v) + "'");
        }},
+      {"max-queued-bytes", "bytes queued for a slow reader before it is closed with 4008",
+       [](const Options& o) { return std::to_string(o.max_queued_bytes); },
+       [](Options& o, std::string_view v) {
+         o.max_queued_bytes = parse_integer("max-queued-bytes", v, 1024, std::uint64_t{1} << 40);
+       }},
       limit_flag("max-text-chars", "code points per message", &Limits::max_text_chars),
       limit_flag("max-name-chars", "code points per user name", &Limits::max_name_chars),
       limit_flag("max-room-members", "users per room", &Limits::max_room_members),

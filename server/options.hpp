@@ -23,6 +23,9 @@ struct Options {
   std::string store = "sqlite";
   std::string data_dir = "tinychat-data";
   Durability durability = Durability::process;
+  /// Bytes of frames that may wait for a connection that reads too slowly; beyond them it
+  /// is closed with 4008.
+  std::size_t max_queued_bytes = std::size_t{4} << 20;
   ServiceConfig service;
 };
 

@@ -34,6 +34,7 @@ public:
   ServerState& operator=(const ServerState&) = delete;
 
   const Limits& limits() const noexcept { return limits_; }
+  std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
 
   /// Starts the periodic tick. Call once.
   void start();
@@ -59,6 +60,7 @@ private:
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   Limits limits_;
+  std::size_t max_queued_bytes_;
   std::unique_ptr<Store> store_;
   SystemClock clock_;
   RoomService service_;

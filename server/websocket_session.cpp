@@ -95,7 +95,8 @@ void WebSocketSession::processed() {
 
 void WebSocketSession::send(const Frame& frame) {
   if (!frame) return;
-  if (ws_.next_layer().queue_text(*frame) <= max_queued_bytes || too_slow_.exchange(true)) return;
+  if (ws_.next_layer().queue_text(*frame) <= state_.max_queued_bytes() || too_slow_.exchange(true))
+    return;
   // Memory stays bounded from this instant on; the close itself happens on the strand.
   ws_.next_layer().stop_messages(true);
   net::post(ws_.get_executor(), [self = shared_from_this()] {

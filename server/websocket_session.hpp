@@ -29,10 +29,8 @@ class ServerState;
 /// runs there, except send and close, which are thread-safe.
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
 public:
-  /// Close code for a connection whose write queue outgrew max_queued_bytes.
+  /// Close code for a connection whose write queue outgrew --max-queued-bytes.
   static constexpr std::uint16_t slow_consumer_code = 4008;
-  /// Bytes of frames that may wait for a slow reader before it is closed.
-  static constexpr std::size_t max_queued_bytes = std::size_t{16} << 20;
   /// Messages handed to the core and not yet processed; reading pauses beyond it, so a
   /// flooding client waits in its own TCP window instead of growing the server's memory.
   static constexpr std::size_t max_in_core = 32;

@@ -2,7 +2,11 @@
 // keeps serving everyone else.
 
 #include "raw_clients.hpp"
+#include "support/chat_user.hpp"
 #include "support/server_process.hpp"
+
+#include <tinychat/encoding.hpp>
+#include <tinychat/signature_verifier.hpp>
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
@@ -59,6 +63,43 @@ TEST_CASE("flood: a stream of malformed frames gets one error each and the conne
   }
   REQUIRE_FALSE(flooder.write(R"({"type":"ping","id":1})"));
   CHECK(json::parse(flooder.read_text()).at("type") == "pong");
+}
+
+TEST_CASE("flood: a member that stops reading is closed with 4008; the others get everything") {
+  ServerProcess server({"--rate-limit-per-second", "0", "--max-queued-bytes", "65536"});
+  ChatUser alice(server.ws_url());
+  ChatUser bob(server.ws_url());
+  const auto room = alice.create_room();
+  alice.join(room, "alice");
+  bob.join(room, "bob");
+
+  RawWebSocket sleeper(server.port());
+  const auto hello = json::parse(sleeper.read_text()).as_object();
+  Challenge challenge{};
+  REQUIRE(from_hex(hello.at("challenge").as_string(), challenge));
+  const auto key = KeyPair::generate();
+  const auto sig = key.sign(join_payload(challenge, room, "sleeper", key.public_key()));
+  REQUIRE_FALSE(sleeper.write(json::serialize(json::object{{"type", "join"},
+                                                           {"id", 1},
+                                                           {"room_id", room},
+                                                           {"user_name", "sleeper"},
+                                                           {"pub_key", to_hex(key.public_key())},
+                                                           {"sig", to_hex(sig)}})));
+  CHECK(json::parse(sleeper.read_text()).at("type") == "joined");
+  alice.wait_for_member(room, "sleeper");
+
+  // About 8 MB: more than the kernel's socket buffers and the 64 KiB queue together hold for
+  // a reader that has stopped.
+  constexpr std::size_t count = 6000;
+  const std::string text(1000, 'z');
+  for (std::size_t i = 0; i < count; ++i)
+    alice.send(room, text);
+
+  CHECK(sleeper.read_until_closed() == 4008);
+  const auto received = bob.wait_for_messages_from("alice", count);
+  for (std::size_t i = 0; i < count; ++i)
+    REQUIRE(received[i].seq == i + 1);
+  CHECK(bob.member_left.wait_for(1).front().room_id == room);
 }
 
 } // namespace tinychat::test
