@@ -13,6 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -34,8 +36,19 @@ namespace {
 // Closes still in flight after this are abandoned; exit must not hang on a dead peer.
 constexpr auto shutdown_grace = std::chrono::seconds(3);
 
+// Every connection is a descriptor, and the usual soft limit of 1024 is far below what one
+// server handles; the hard limit is what the operator allows.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int serve(const tinychat::server::Options& options) {
   using namespace tinychat::server;
+  raise_descriptor_limit();
   net::io_context ioc(static_cast<int>(options.threads));
   std::optional<ServerState> state_holder;
   try {
