@@ -1,0 +1,218 @@
+#include "options.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <set>
+#include <string_view>
+
+namespace tinychat::bench {
+
+namespace {
+
+double number(std::string_view flag, const std::string& value, double min, double max) {
+  double out = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc{} || ptr != value.data() + value.size() || !std::isfinite(out))
+    throw UsageError(std::string(flag) + ": not a number: '" + value + "'");
+  if (out < min || out > max)
+    throw UsageError(std::string(flag) + ": must be between " + std::to_string(min) + " and " +
+                     std::to_string(max));
+  return out;
+}
+
+unsigned whole(std::string_view flag, const std::string& value, unsigned min, unsigned max) {
+  const double n = number(flag, value, min, max);
+  if (n != std::floor(n)) throw UsageError(std::string(flag) + ": not a whole number");
+  return static_cast<unsigned>(n);
+}
+
+Scenario parse_scenario(const std::string& name) {
+  for (Scenario s :
+       {Scenario::ingress, Scenario::fanout, Scenario::latency, Scenario::idle, Scenario::churn})
+    if (name == scenario_name(s)) return s;
+  throw UsageError("unknown scenario '" + name + "'");
+}
+
+// The scenario's own defaults for what the command line left out (`given` holds the flags
+// it set).
+void fill_defaults(Options& o, const std::set<std::string>& given) {
+  struct Defaults {
+    unsigned rooms, members, senders, connections, window, text_bytes;
+    double rate;
+  };
+  Defaults d{};
+  switch (o.scenario) {
+  case Scenario::ingress:
+    d = {50, 5, 1, 0, 16, 1000, 0};
+    break;
+  case Scenario::fanout:
+    d = {1, 500, 5, 0, 64, 100, 1000};
+    break;
+  case Scenario::latency:
+    d = {1, 500, 1, 0, 64, 100, 100};
+    break;
+  case Scenario::idle:
+    d = {0, 500, 0, 1000, 1, 100, 0};
+    break;
+  case Scenario::churn:
+    d = {10, 0, 0, 20, 1, 100, 0};
+    break;
+  }
+  const auto unset = [&](const char* flag) { return !given.contains(flag); };
+  if (unset("--rooms")) o.rooms = d.rooms;
+  if (unset("--members")) o.members = d.members;
+  if (unset("--senders")) o.senders = d.senders;
+  if (unset("--connections")) o.connections = d.connections;
+  if (unset("--window")) o.window = d.window;
+  if (unset("--text-bytes")) o.text_bytes = d.text_bytes;
+  if (unset("--rate")) o.rate = d.rate;
+  // Connections spread over rooms of at most --members each.
+  if (o.scenario == Scenario::idle && unset("--rooms"))
+    o.rooms = (o.connections + o.members - 1) / o.members;
+  const bool traffic = o.scenario == Scenario::ingress || o.scenario == Scenario::fanout ||
+                       o.scenario == Scenario::latency;
+  if (traffic && o.senders > o.members) throw UsageError("--senders cannot exceed --members");
+  if (traffic && o.senders == 0) throw UsageError("--senders must be at least 1");
+}
+
+} // namespace
+
+const char* scenario_name(Scenario scenario) {
+  switch (scenario) {
+  case Scenario::ingress:
+    return "ingress";
+  case Scenario::fanout:
+    return "fanout";
+  case Scenario::latency:
+    return "latency";
+  case Scenario::idle:
+    return "idle";
+  case Scenario::churn:
+    return "churn";
+  }
+  return "?";
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
+
+Options parse_options(const std::vector<std::string>& args) {
+  Options o;
+  std::set<std::string> given;
+  bool have_scenario = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (!arg.starts_with("--")) {
+      if (have_scenario) throw UsageError("unexpected argument '" + arg + "'");
+      o.scenario = parse_scenario(arg);
+      have_scenario = true;
+      continue;
+    }
+    given.insert(arg);
+    if (arg == "--json" || arg == "--tsv" || arg == "--markdown-row") {
+      (arg == "--json" ? o.json : arg == "--tsv" ? o.tsv : o.markdown_row) = true;
+      continue;
+    }
+    if (i + 1 == args.size()) throw UsageError(arg + " needs a value");
+    const std::string& v = args[++i];
+    constexpr unsigned big = 1000000;
+    if (arg == "--url")
+      o.url = v;
+    else if (arg == "--rooms")
+      o.rooms = whole(arg, v, 1, big);
+    else if (arg == "--members")
+      o.members = whole(arg, v, 1, big);
+    else if (arg == "--senders")
+      o.senders = whole(arg, v, 0, big);
+    else if (arg == "--connections")
+      o.connections = whole(arg, v, 1, big);
+    else if (arg == "--rate")
+      o.rate = number(arg, v, 0, 1e7);
+    else if (arg == "--duration")
+      o.duration = number(arg, v, 0.1, 1e6);
+    else if (arg == "--warmup")
+      o.warmup = number(arg, v, 0, 1e6);
+    else if (arg == "--drain")
+      o.drain = number(arg, v, 0.1, 1e6);
+    else if (arg == "--window")
+      o.window = whole(arg, v, 1, big);
+    else if (arg == "--text-bytes")
+      o.text_bytes = whole(arg, v, 1, big);
+    else if (arg == "--threads")
+      o.threads = whole(arg, v, 1, 256);
+    else if (arg == "--setup-parallel")
+      o.setup_parallel = whole(arg, v, 1, big);
+    else if (arg == "--ping-interval")
+      o.ping_interval = number(arg, v, 0.1, 1e6);
+    else if (arg == "--presign-rate")
+      o.presign_rate = number(arg, v, 1, 1e7);
+    else if (arg == "--setup-timeout")
+      o.setup_timeout = number(arg, v, 1, 1e6);
+    else if (arg == "--server-pid")
+      o.server_pid = static_cast<pid_t>(whole(arg, v, 1, 1u << 30));
+    else if (arg == "--label")
+      o.label = v;
+    else
+      throw UsageError("unknown flag '" + arg + "'");
+  }
+  if (!have_scenario) throw UsageError("no scenario given");
+  if (o.url.empty()) throw UsageError("--url is required");
+  fill_defaults(o, given);
+  return o;
+}
+
+std::string usage_text() {
+  return R"(usage: tinychat-bench SCENARIO --url ws://HOST:PORT/v1/ws [flags]
+
+Loads a tinychat server through the wire protocol alone and checks what comes back: every
+member must see every accepted message, in seq order, without gaps or duplicates. Exits 1
+when an invariant broke, a message was lost, or an error or unexpected close happened; 2 for
+a bad command line.
+
+scenarios:
+  ingress   many small rooms, signed ~1 KB texts as fast as the window allows (or --rate)
+            defaults: --rooms 50 --members 5 --senders 1 --window 16 --text-bytes 1000
+  fanout    one big room, K senders at an offered rate R in all
+            defaults: --rooms 1 --members 500 --senders 5 --rate 1000 --text-bytes 100
+  latency   like fanout at a lower rate; send->receive latency of every delivery
+            defaults: --rooms 1 --members 500 --senders 1 --rate 100 --text-bytes 100
+  idle      --connections N joined connections (rooms of --members, default 500) held for
+            --duration seconds with a `ping` every --ping-interval; drops and server memory
+  churn     --connections N workers (default 20) cycling connect, join, leave, close in
+            --rooms rooms (default 10); cycles/s and cycle latency
+
+flags:
+  --url URL             the server's WebSocket URL (required)
+  --rooms N             rooms
+  --members N           members (connections) per room
+  --senders K           sending members per room (fanout: K senders of the one room)
+  --connections N       idle: connections in all; churn: connections cycling at once
+  --rate R              offered msgs/s in all, spread evenly over the senders; 0: unpaced,
+                        each sender keeps --window sends in flight
+  --duration S          measured seconds (default 10)
+  --warmup S            seconds of traffic before measuring starts (default 2)
+  --drain S             seconds allowed, after sending stops, for acks and deliveries (default 10)
+  --window W            unacknowledged sends per sender (ingress 16, fanout/latency 64)
+  --text-bytes B        bytes of text per message (ingress 1000, others 100)
+  --threads T           I/O threads of the bench (default 2)
+  --setup-parallel N    connections being set up at once (default 256)
+  --ping-interval S     idle: seconds between `ping` requests of one connection (default 25)
+  --presign-rate R      unpaced runs: sign messages in advance for R msgs/s (default 25000)
+  --setup-timeout S     seconds allowed for connecting and joining (default 300)
+  --server-pid PID      report this server process's CPU and memory (from /proc)
+  --json                print the results as JSON
+  --tsv                 print a header line and a line of values, tab-separated
+  --markdown-row        print one markdown table row (see run-benchmarks)
+  --label TEXT          the command shown in --markdown-row and --tsv output
+  --help                print this text
+
+Every message is signed before the measured phase: texts are only assembled while sending.
+Latency is measured from the moment a send is written to the socket to the moment each
+member's connection reads the message (one clock, one process).
+)";
+}
+
+} // namespace tinychat::bench

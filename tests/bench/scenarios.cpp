@@ -1,0 +1,133 @@
+// The room scenarios from the main thread: ingress, fanout and latency (signed traffic) and
+// idle (joined connections that only ping).
+
+#include "scenarios.hpp"
+
+#include "measure.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace tinychat::bench {
+
+namespace {
+
+std::string plural(std::uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// Pre-signed messages per sender: the paced schedule (or --presign-rate) over warm-up and
+// measured phase, plus margin for the window and the schedule's rounding.
+std::uint64_t budget_of(const Options& o, double sender_rate, std::size_t senders) {
+  const double seconds = o.warmup + o.duration;
+  const double rate = sender_rate > 0 ? sender_rate : o.presign_rate / static_cast<double>(senders);
+  return static_cast<std::uint64_t>(std::ceil(rate * seconds * 1.05)) + o.window + 16;
+}
+
+void log(const char* format, double a, double b = 0) {
+  std::fprintf(stderr, format, a, b);
+  std::fflush(stderr);
+}
+
+} // namespace
+
+Results run_traffic(const Options& o, const Endpoint& endpoint) {
+  Results r;
+  r.scenario = scenario_name(o.scenario);
+  r.offered_rate = o.rate;
+  r.shape = plural(o.rooms, "room", "rooms") + " x " + plural(o.members, "member", "members") +
+            ", " + plural(o.senders, "sender", "senders") + (o.rooms > 1 ? " each" : "") + ", " +
+            std::to_string(o.text_bytes) + "-byte texts, window " + std::to_string(o.window);
+  Run run(o, endpoint);
+  const std::uint64_t baseline_rss = server_rss_kib(o.server_pid);
+  const auto setup_start = Clock::now();
+  set_up_rooms(run, o.rooms, o.members, o.senders);
+  r.connections = run.members.size();
+  log("tinychat-bench: %.0f connections joined in %.1f s\n", static_cast<double>(r.connections),
+      std::chrono::duration<double>(Clock::now() - setup_start).count());
+
+  const std::size_t sender_count = run.senders.size();
+  const double sender_rate = o.rate / static_cast<double>(sender_count);
+  std::size_t i = 0;
+  for (Sender& s : run.senders) {
+    s.rate = sender_rate;
+    s.phase = static_cast<double>(i++) / static_cast<double>(sender_count);
+    s.budget = budget_of(o, sender_rate, sender_count);
+  }
+  const auto sign_start = Clock::now();
+  presign(run);
+  log("tinychat-bench: %.0f messages signed in %.1f s\n",
+      static_cast<double>(run.senders.front().budget * sender_count),
+      std::chrono::duration<double>(Clock::now() - sign_start).count());
+
+  run.phase.start = Clock::now();
+  run.phase.sending = true;
+  start_sending(run);
+  sleep_until(run.phase.start + seconds_of(o.warmup));
+  const Snapshot a = take_snapshot(run.stats, o.server_pid);
+  run.phase.measure_from = to_ns(a.time);
+  sleep_until(a.time + seconds_of(o.duration));
+  run.phase.measure_until = to_ns(Clock::now());
+  const Snapshot b = take_snapshot(run.stats, o.server_pid);
+  run.phase.sending = false;
+
+  drain(run, o.drain, r);
+  close_all(run, 10);
+  run.threads.stop();
+  fill_rates(r, a, b, baseline_rss);
+  merge_stats(r, run.stats);
+  for (const Sender& s : run.senders)
+    r.presign_exhausted = r.presign_exhausted || s.exhausted;
+  if (r.presign_exhausted && o.rate > 0)
+    r.notes.push_back("the schedule ran past the pre-signed messages (warm-up timing)");
+  else if (r.presign_exhausted)
+    r.notes.push_back("senders ran out of pre-signed messages: the server may be faster than "
+                      "--presign-rate; raise it");
+  if (o.rate > 0 && r.sent_rate < 0.95 * o.rate)
+    r.notes.push_back("sent below the offered rate: the window (--window) was full, so the "
+                      "server did not keep up");
+  return r;
+}
+
+Results run_idle(const Options& o, const Endpoint& endpoint) {
+  Results r;
+  r.scenario = "idle";
+  r.latency_of = "none";
+  r.shape = plural(o.connections, "connection", "connections") + " in " +
+            plural(o.rooms, "room", "rooms") + ", a ping every " +
+            std::to_string(static_cast<int>(o.ping_interval)) + " s each";
+  Run run(o, endpoint);
+  const std::uint64_t baseline_rss = server_rss_kib(o.server_pid);
+  const auto setup_start = Clock::now();
+  set_up_rooms(run, o.rooms, o.members, 0, o.connections);
+  r.connections = run.members.size();
+  log("tinychat-bench: %.0f connections joined in %.1f s\n", static_cast<double>(r.connections),
+      std::chrono::duration<double>(Clock::now() - setup_start).count());
+
+  run.phase.sending = true;
+  const Snapshot a = take_snapshot(run.stats, o.server_pid);
+  start_pinging(run, seconds_of(o.ping_interval));
+  sleep_until(a.time + seconds_of(o.duration));
+  const Snapshot b = take_snapshot(run.stats, o.server_pid);
+  run.phase.sending = false; // no new pings; wait for the answers to those sent
+  const auto deadline = Clock::now() + seconds_of(o.drain);
+  const auto pongs_missing = [&run] {
+    std::uint64_t pings = 0, pongs = 0;
+    for (const auto& t : run.stats) {
+      pings += t->pings.get();
+      pongs += t->pongs.get();
+    }
+    return pongs < pings;
+  };
+  while (pongs_missing() && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  close_all(run, 10);
+  run.threads.stop();
+  fill_rates(r, a, b, baseline_rss);
+  merge_stats(r, run.stats);
+  if (r.pongs < r.pings) r.errors["missing pong"] += r.pings - r.pongs;
+  return r;
+}
+
+} // namespace tinychat::bench
