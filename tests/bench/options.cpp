@@ -1,9 +1,11 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
 #include <string_view>
+#include <thread>
 
 namespace tinychat::bench {
 
@@ -159,6 +161,8 @@ Options parse_options(const std::vector<std::string>& args) {
       throw UsageError("unknown flag '" + arg + "'");
   }
   if (!have_scenario) throw UsageError("no scenario given");
+  // The other half is for a server on the same machine.
+  if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   if (o.url.empty()) throw UsageError("--url is required");
   fill_defaults(o, given);
   return o;
@@ -197,7 +201,7 @@ flags:
   --drain S             seconds allowed, after sending stops, for acks and deliveries (default 10)
   --window W            unacknowledged sends per sender (ingress 16, fanout/latency 64)
   --text-bytes B        bytes of text per message (ingress 1000, others 100)
-  --threads T           I/O threads of the bench (default 2)
+  --threads T           I/O threads of the bench (default: half the CPUs, at least 1)
   --setup-parallel N    connections being set up at once (default 256)
   --ping-interval S     idle: seconds between `ping` requests of one connection (default 25)
   --presign-rate R      unpaced runs: sign messages in advance for R msgs/s (default 25000)

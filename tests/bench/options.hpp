@@ -31,7 +31,7 @@ struct Options {
   double drain = 10;             // seconds allowed for the last deliveries after sending stops
   unsigned window = 0;           // unacknowledged sends per sender
   unsigned text_bytes = 0;       // bytes of text per message
-  unsigned threads = 2;          // I/O threads
+  unsigned threads = 0;          // I/O threads; 0: half the CPUs, at least 1
   unsigned setup_parallel = 256; // connections being set up at once
   double ping_interval = 25;     // idle: seconds between pings of one connection
   double presign_rate = 25000;   // unpaced runs: msgs/s to sign in advance for
