@@ -135,8 +135,7 @@ void Connection::do_read() {
 
 void Connection::on_read(boost::system::error_code ec) {
   if (ec) {
-    finished_ = true;
-    queue_.clear();
+    finished_ = true; // a write under way still owns queue_.front(); on_write drops the rest
     sink_->on_close(*this, static_cast<std::uint16_t>(ws_.reason().code), closing_);
     return;
   }
@@ -168,8 +167,8 @@ void Connection::do_write() {
 }
 
 void Connection::on_write(boost::system::error_code ec) {
-  if (ec) {
-    queue_.clear(); // the read loop sees the same failure and reports it
+  if (ec || finished_) {
+    queue_.clear(); // the read loop reports the failure
     return;
   }
   if (spare_.size() < max_spare_buffers) spare_.push_back(std::move(queue_.front()));

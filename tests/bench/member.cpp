@@ -51,8 +51,9 @@ void on_message(Member& m, const FrameFields& f, Clock::time_point now) {
   const Sender& s = *m.room->senders[found->second];
   if (f.client_seq == 0 || f.client_seq > s.budget) return;
   const std::int64_t sent_at = s.sent_at[f.client_seq - 1].load(std::memory_order_relaxed);
-  if (sent_at != 0 && m.run->phase.measured(sent_at))
-    stats.latency.record(static_cast<std::uint64_t>(to_ns(now) - sent_at));
+  const std::int64_t received_at = to_ns(now);
+  if (m.run->phase.measured(sent_at) && received_at >= sent_at)
+    stats.latency.record(static_cast<std::uint64_t>(received_at - sent_at));
 }
 
 // A `sent` reply or an error reply to a send: replies come in request order, so it answers
@@ -78,6 +79,12 @@ void on_send_reply(Member& m, const FrameFields& f, Clock::time_point now) {
     stats.error(f.code);
   }
   pump(*m.run, *s, now);
+}
+
+// Presence events are counted by each room's first member only (churn's host): one writer.
+void on_presence(Member& m, bool joined) {
+  if (&m != m.room->members.front()) return;
+  (joined ? m.room->joined_events : m.room->left_events).add();
 }
 
 void tick(Run& run, Pacer& pacer) {
@@ -113,10 +120,8 @@ void Member::on_frame(Connection&, const FrameFields& f, std::string_view) {
     on_send_reply(*this, f, now);
   else if (f.type == "pong")
     stats->pongs.add();
-  else if (f.type == "member_joined")
-    room->joined_events.add();
-  else if (f.type == "member_left")
-    room->left_events.add();
+  else if (f.type == "member_joined" || f.type == "member_left")
+    on_presence(*this, f.type == "member_joined");
   else if (f.type == "error")
     stats->error(f.code);
   else if (f.type.empty())

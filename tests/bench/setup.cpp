@@ -5,6 +5,7 @@
 #include <tinychat/encoding.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -63,6 +64,8 @@ net::awaitable<void> setup_worker(std::shared_ptr<SetupQueue> queue, bool create
     try {
       co_await join_member(m, create, endpoint);
       ++progress->done;
+    } catch (const boost::system::system_error& e) {
+      progress->fail(m.name + ": " + e.code().message());
     } catch (const std::exception& e) {
       progress->fail(m.name + ": " + e.what());
     }
