@@ -17,21 +17,10 @@ namespace {
 
 // A `joined` reply lists up to max_room_members members; history pages are never asked for.
 constexpr std::size_t read_message_max = std::size_t{16} << 20;
-// Bytes one read from the socket may take.
-constexpr std::size_t socket_read_bytes = 64 * 1024;
 // Reused write buffers kept per connection.
 constexpr std::size_t max_spare_buffers = 8;
 
 } // namespace
-
-} // namespace tinychat::bench
-
-void boost::beast::teardown(role_type role, tinychat::bench::BufferedSocket& socket,
-                            error_code& ec) {
-  websocket::teardown(role, socket.next_layer(), ec);
-}
-
-namespace tinychat::bench {
 
 Endpoint resolve_ws_url(std::string_view url) {
   constexpr std::string_view scheme = "ws://";
@@ -72,10 +61,9 @@ Connection::Connection(net::io_context& ioc, const Endpoint& endpoint)
     : endpoint_(endpoint), ws_(ioc.get_executor()) {}
 
 net::awaitable<void> Connection::open() {
-  auto& socket = ws_.next_layer().next_layer();
+  auto& socket = ws_.next_layer();
   co_await socket.async_connect(endpoint_.address, net::use_awaitable);
   socket.set_option(tcp::no_delay(true));
-  ws_.next_layer().capacity(socket_read_bytes);
   ws_.read_message_max(read_message_max);
   ws_.auto_fragment(false);
   // The masking key needs no cryptographic strength here; the fast generator costs less.

@@ -8,10 +8,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/buffered_read_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -31,27 +29,6 @@ namespace net = boost::asio;
 /// A TCP socket bound to an io_context's own executor type (no type-erased executor to copy
 /// in every operation).
 using TcpSocket = net::basic_stream_socket<net::ip::tcp, net::io_context::executor_type>;
-
-/// That socket read through a large buffer: one system call takes every frame that is
-/// waiting (the WebSocket stream itself reads at most 1536 bytes at a time).
-using BufferedSocket = boost::beast::buffered_read_stream<TcpSocket, boost::beast::flat_buffer>;
-
-} // namespace tinychat::bench
-
-// The WebSocket stream closes its next layer through these (found by argument-dependent lookup).
-namespace boost::beast {
-
-void teardown(role_type role, tinychat::bench::BufferedSocket& socket, error_code& ec);
-
-template <class TeardownHandler>
-void async_teardown(role_type role, tinychat::bench::BufferedSocket& socket,
-                    TeardownHandler&& handler) {
-  websocket::async_teardown(role, socket.next_layer(), std::forward<TeardownHandler>(handler));
-}
-
-} // namespace boost::beast
-
-namespace tinychat::bench {
 
 /// Where the server is: a ws://host:port/path URL, resolved once.
 struct Endpoint {
@@ -133,7 +110,7 @@ private:
   void do_close();
 
   const Endpoint& endpoint_;
-  boost::beast::websocket::stream<BufferedSocket> ws_;
+  boost::beast::websocket::stream<TcpSocket> ws_;
   boost::beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
   std::vector<std::string> spare_;
