@@ -214,8 +214,11 @@ flags:
   --help                print this text
 
 Every message is signed before the measured phase: texts are only assembled while sending.
-Latency is measured from the moment a send is written to the socket to the moment each
-member's connection reads the message (one clock, one process).
+Latency runs from the moment a send is queued on its connection to the moment a member's
+connection has read the message (one clock, one process), for every delivery, into a
+log-bucketed histogram. Server frames are scanned for their top-level fields, not decoded
+into a document; the fields read (type, seq, client_seq, user_id, code) need no escapes.
+The bench raises its open-file limit to the hard limit.
 )";
 }
 

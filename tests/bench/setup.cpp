@@ -103,8 +103,9 @@ void set_up(Run& run, const std::vector<Member*>& list, bool create) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (progress->failed > 0)
-    throw std::runtime_error(std::to_string(progress->failed.load()) +
-                             " connections failed to join; the first: " + progress->first_error);
+    throw std::runtime_error(std::to_string(progress->failed.load()) + " of " +
+                             std::to_string(list.size()) +
+                             " connections could not join; the first: " + progress->first_error);
 }
 
 void append_number(std::string& out, std::uint64_t n) {
