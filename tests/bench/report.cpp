@@ -18,6 +18,23 @@ std::string errors_text(const Results& r) {
   return out;
 }
 
+// The errors and every failed check, for a table cell.
+std::string problems_text(const Results& r) {
+  std::string out = r.errors.empty() ? "" : errors_text(r);
+  const std::pair<const char*, std::uint64_t> checks[] = {
+      {"gaps", r.gaps},
+      {"duplicates", r.duplicates},
+      {"reordered", r.reordered},
+      {"lost", r.lost},
+      {"unacked", r.unacked},
+      {"bad frames", r.bad_frames},
+      {"presence mismatches", r.presence_mismatches}};
+  for (const auto& [name, count] : checks)
+    if (count > 0)
+      out += (out.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(count);
+  return out.empty() ? "0" : "FAILED: " + out;
+}
+
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (const char c : s) {
@@ -209,7 +226,7 @@ void print_markdown_row(const Results& r) {
     rss = rate_text(static_cast<double>(r.server->rss_kib) / 1024) + " MiB";
     if (r.scenario == "idle") rss += " (" + rate_text(rss_per_connection_kib(r)) + " KiB/conn)";
   }
-  const std::string errors = r.failed() ? "FAILED: " + errors_text(r) : errors_text(r);
+  const std::string errors = problems_text(r);
   std::printf("| %s | `%s` | %s | %s | %s | %s | %s | %s | %s |\n", r.scenario.c_str(),
               r.label.c_str(), offered.c_str(), achieved.c_str(), deliveries.c_str(),
               latency.c_str(), errors.c_str(), cpu.c_str(), rss.c_str());
