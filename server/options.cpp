@@ -120,6 +120,11 @@ const std::vector<Flag>& flags() {
        [](Options& o, std::string_view v) {
          o.max_queued_bytes = parse_integer("max-queued-bytes", v, 1024, std::uint64_t{1} << 40);
        }},
+      {"coalesce-us", "microseconds a busy connection waits to send messages in one write",
+       [](const Options& o) { return std::to_string(o.coalesce.count()); },
+       [](Options& o, std::string_view v) {
+         o.coalesce = std::chrono::microseconds(parse_integer("coalesce-us", v, 0, 1'000'000));
+       }},
       limit_flag("max-text-chars", "code points per message", &Limits::max_text_chars),
       limit_flag("max-name-chars", "code points per user name", &Limits::max_name_chars),
       limit_flag("max-room-members", "users per room", &Limits::max_room_members),

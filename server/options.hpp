@@ -4,6 +4,7 @@
 #include <tinychat/room_service.hpp>
 #include <tinychat/sqlite_store.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -26,6 +27,9 @@ struct Options {
   /// Bytes of frames that may wait for a connection that reads too slowly; beyond them it
   /// is closed with 4008.
   std::size_t max_queued_bytes = std::size_t{4} << 20;
+  /// A connection written to less than this ago waits this long for more messages to send
+  /// with them in one write (0: every message is written at once).
+  std::chrono::microseconds coalesce{2000};
   ServiceConfig service;
 };
 

@@ -43,7 +43,7 @@ std::size_t OutboundStream::queue_text(std::string_view payload) {
   if (!taking_messages_ || failed_) return 0;
   append_text_header(pending_, payload.size());
   pending_.append(payload);
-  schedule_flush();
+  schedule_flush(false);
   return pending_.size() + in_flight_.size();
 }
 
@@ -62,13 +62,28 @@ void OutboundStream::when_flushed(std::function<void(beast::error_code)> done) {
   flushed_waiters_.push_back(std::move(done));
 }
 
-void OutboundStream::schedule_flush() {
+void OutboundStream::schedule_flush(bool urgent) {
   if (flushing_) return;
   auto owner = owner_.lock();
   if (!owner) return; // being destroyed: nobody is left to read what a flush would say
   flushing_ = true;
-  net::post(get_executor(),
-            [this, owner = std::move(owner)]() mutable { flush(std::move(owner)); });
+  const auto due = last_write_ + coalesce_;
+  if (urgent || clock::now() >= due) {
+    net::post(get_executor(),
+              [this, owner = std::move(owner)]() mutable { flush(std::move(owner)); });
+    return;
+  }
+  // Wrote a moment ago: what arrives until `due` leaves in one write, not one each.
+  net::post(get_executor(), [this, owner = std::move(owner), due]() mutable {
+    delay_.expires_at(due);
+    delay_.async_wait(
+        [this, owner = std::move(owner)](beast::error_code) mutable { flush(std::move(owner)); });
+  });
+}
+
+void OutboundStream::notify_flushed() {
+  for (auto& done : std::exchange(flushed_waiters_, {}))
+    net::post(get_executor(), [done = std::move(done), ec = failed_] { done(ec); });
 }
 
 void OutboundStream::flush(std::shared_ptr<void> owner) {
@@ -76,19 +91,18 @@ void OutboundStream::flush(std::shared_ptr<void> owner) {
     std::lock_guard lock(mutex_);
     if (failed_ || pending_.empty()) {
       flushing_ = false;
-      for (auto& done : std::exchange(flushed_waiters_, {}))
-        net::post(get_executor(), [done = std::move(done), ec = failed_] { done(ec); });
-      return;
+      return notify_flushed();
     }
     in_flight_.swap(pending_);
+    last_write_ = clock::now();
   }
-  net::async_write(socket_, net::buffer(in_flight_),
-                   [this, owner = std::move(owner)](beast::error_code ec, std::size_t) mutable {
-                     on_written(std::move(owner), ec);
-                   });
+  net::async_write(
+      socket_, net::buffer(in_flight_),
+      // `owner` keeps the stream alive until the handler has run.
+      [this, owner = std::move(owner)](beast::error_code ec, std::size_t) { on_written(ec); });
 }
 
-void OutboundStream::on_written(std::shared_ptr<void> owner, beast::error_code ec) {
+void OutboundStream::on_written(beast::error_code ec) {
   {
     std::lock_guard lock(mutex_);
     in_flight_.clear();
@@ -101,13 +115,17 @@ void OutboundStream::on_written(std::shared_ptr<void> owner, beast::error_code e
       failed_ = ec;
       pending_.clear();
     }
+    flushing_ = false;
+    if (pending_.empty())
+      notify_flushed();
+    else
+      schedule_flush(false);
   }
   if (ec) {
     // The read side must learn of it too, so the session ends.
     beast::error_code ignored;
     socket_.close(ignored);
   }
-  flush(std::move(owner));
 }
 
 void teardown(beast::role_type role, OutboundStream& stream, beast::error_code& ec) {

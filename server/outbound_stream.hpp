@@ -10,10 +10,12 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/role.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -32,8 +34,13 @@ public:
   using executor_type = socket_type::executor_type;
   using next_layer_type = socket_type;
 
-  /// `socket`'s executor must be a strand: the stream's own work runs there.
-  explicit OutboundStream(socket_type&& socket) : socket_(std::move(socket)) {}
+  using clock = std::chrono::steady_clock;
+
+  /// `socket`'s executor must be a strand: the stream's own work runs there. Messages that
+  /// arrive within `coalesce` of the last write wait and leave together; Beast's frames and
+  /// messages to a quiet connection leave at once.
+  OutboundStream(socket_type&& socket, clock::duration coalesce)
+      : socket_(std::move(socket)), delay_(socket_.get_executor()), coalesce_(coalesce) {}
 
   /// Whose lifetime the stream's own operations extend (the session that holds the stream).
   void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
@@ -86,23 +93,27 @@ private:
       pending_.append(static_cast<const char*>(b.data()), b.size());
       n += b.size();
     }
-    schedule_flush();
+    schedule_flush(true);
     return {};
   }
 
   // First byte of an unfragmented close frame: FIN and opcode 0x8.
   static constexpr unsigned char close_frame = 0x88;
 
-  void schedule_flush(); // mutex_ held
+  void schedule_flush(bool urgent); // mutex_ held
+  void notify_flushed();            // mutex_ held
   void flush(std::shared_ptr<void> owner);
-  void on_written(std::shared_ptr<void> owner, boost::beast::error_code ec);
+  void on_written(boost::beast::error_code ec);
 
   socket_type socket_;
+  boost::asio::steady_timer delay_;
+  const clock::duration coalesce_;
   std::weak_ptr<void> owner_;
   std::mutex mutex_; // guards everything below
   std::string pending_;
   std::string in_flight_;
-  bool flushing_ = false; // a flush is posted or a write is in flight
+  bool flushing_ = false; // a flush is posted or waiting, or a write is in flight
+  clock::time_point last_write_{};
   bool taking_messages_ = true;
   boost::beast::error_code failed_;
   std::vector<std::function<void(boost::beast::error_code)>> flushed_waiters_;

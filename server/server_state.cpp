@@ -28,7 +28,7 @@ std::unique_ptr<Store> open_store(const Options& options, SqliteStore::Post post
 
 ServerState::ServerState(net::io_context& ioc, const Options& options)
     : strand_(net::make_strand(ioc)), limits_(options.service.limits),
-      max_queued_bytes_(options.max_queued_bytes),
+      max_queued_bytes_(options.max_queued_bytes), coalesce_(options.coalesce),
       store_(open_store(
           options, [this](std::function<void()> done) { net::post(strand_, std::move(done)); })),
       service_(*this, *store_, clock_, options.service), tick_timer_(strand_) {}

@@ -13,6 +13,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,7 @@ public:
 
   const Limits& limits() const noexcept { return limits_; }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
+  std::chrono::microseconds coalesce() const noexcept { return coalesce_; }
 
   /// Starts the periodic tick. Call once.
   void start();
@@ -61,6 +63,7 @@ private:
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   Limits limits_;
   std::size_t max_queued_bytes_;
+  std::chrono::microseconds coalesce_;
   std::unique_ptr<Store> store_;
   SystemClock clock_;
   RoomService service_;

@@ -24,7 +24,7 @@ constexpr auto close_deadline = std::chrono::seconds(5);
 } // namespace
 
 WebSocketSession::WebSocketSession(net::ip::tcp::socket&& socket, ServerState& state)
-    : ws_(std::move(socket)), state_(state), ingress_(state.limits()),
+    : ws_(std::move(socket), state.coalesce()), state_(state), ingress_(state.limits()),
       close_deadline_(ws_.get_executor()) {}
 
 void WebSocketSession::run(http::request<http::string_body> request) {
@@ -62,7 +62,7 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
     closing_ = true;
     ws_.next_layer().stop_messages(true);
     close_deadline_.cancel();
-    if (registered_) state_.remove_session(id_);
+    leave_core();
     return;
   }
   if (ws_.got_binary()) {
@@ -83,6 +83,12 @@ void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
   do_read();
 }
 
+void WebSocketSession::leave_core() {
+  if (!registered_) return;
+  registered_ = false;
+  state_.remove_session(id_);
+}
+
 void WebSocketSession::processed() {
   net::post(ws_.get_executor(), [self = shared_from_this()] {
     --self->in_core_;
@@ -101,6 +107,8 @@ void WebSocketSession::send(const Frame& frame) {
   ws_.next_layer().stop_messages(true);
   net::post(ws_.get_executor(), [self = shared_from_this()] {
     self->start_close(slow_consumer_code, "slow consumer", false);
+    // Nothing more reaches it, so it leaves its rooms now, not when its peer lets go.
+    self->leave_core();
   });
 }
 

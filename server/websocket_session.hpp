@@ -52,6 +52,7 @@ private:
   void on_accept(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void leave_core();
   void start_close(std::uint16_t code, std::string reason, bool flush);
   void on_close_deadline(boost::beast::error_code ec);
 
@@ -60,7 +61,7 @@ private:
   Ingress ingress_;
   boost::beast::flat_buffer buffer_;
   ClientId id_ = 0;
-  bool registered_ = false;
+  bool registered_ = false; // known to the core, until leave_core
   std::size_t in_core_ = 0;
   bool read_paused_ = false;
   bool closing_ = false;               // async_close issued or the connection is gone
