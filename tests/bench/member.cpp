@@ -22,7 +22,8 @@ void raise_to(std::atomic<std::uint64_t>& target, std::uint64_t value) {
 
 void on_message(Member& m, const FrameFields& f, Clock::time_point now) {
   ThreadStats& stats = *m.stats;
-  if (!f.has_seq || !f.has_client_seq) {
+  // Each member joined one room: a message must carry its seq, client_seq and that room.
+  if (!f.has_seq || !f.has_client_seq || f.room_id != m.room->id) {
     stats.bad_frames.add();
     return;
   }
