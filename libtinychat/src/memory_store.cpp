@@ -1,6 +1,5 @@
 #include <tinychat/memory_store.hpp>
 
-#include <algorithm>
 
 namespace tinychat {
 namespace {
@@ -17,16 +16,8 @@ void MemoryStore::create_room(const RoomRecord& room, Completion done) {
 
 void MemoryStore::save_user(const UserRecord& user, Completion done) {
   if (fail_writes_) return done(write_failure());
-  auto it = rooms_.find(user.room_id);
-  if (it != rooms_.end()) {
-    auto& users = it->second.users;
-    auto u = std::find_if(users.begin(), users.end(),
-                          [&](const UserRecord& r) { return r.pub_key == user.pub_key; });
-    if (u == users.end())
-      users.push_back(user);
-    else
-      *u = user;
-  }
+  if (auto it = rooms_.find(user.room_id); it != rooms_.end())
+    it->second.users.insert_or_assign(user.pub_key, user);
   done({});
 }
 
@@ -34,15 +25,13 @@ void MemoryStore::append_message(const ChatMessage& message, std::uint32_t keep,
   if (fail_writes_) return done(write_failure());
   auto it = rooms_.find(message.room_id);
   if (it != rooms_.end()) {
-    RoomSnapshot& room = it->second;
+    StoredRoom& room = it->second;
     room.last_seq = message.seq;
     room.messages.push_back(message);
-    if (room.messages.size() > keep)
-      room.messages.erase(room.messages.begin(),
-                          room.messages.begin() +
-                              static_cast<std::ptrdiff_t>(room.messages.size() - keep));
-    for (auto& u : room.users)
-      if (u.pub_key == message.pub_key) u.last_client_seq = message.client_seq;
+    while (room.messages.size() > keep)
+      room.messages.pop_front();
+    if (auto u = room.users.find(message.pub_key); u != room.users.end())
+      u->second.last_client_seq = message.client_seq;
   }
   done({});
 }
@@ -56,8 +45,14 @@ void MemoryStore::delete_room(std::string_view room_id, Completion done) {
 std::vector<RoomSnapshot> MemoryStore::load_rooms() {
   std::vector<RoomSnapshot> out;
   out.reserve(rooms_.size());
-  for (const auto& [id, room] : rooms_)
-    out.push_back(room);
+  for (const auto& [id, room] : rooms_) {
+    RoomSnapshot& snapshot = out.emplace_back();
+    snapshot.room = room.room;
+    snapshot.last_seq = room.last_seq;
+    for (const auto& [key, user] : room.users)
+      snapshot.users.push_back(user);
+    snapshot.messages.assign(room.messages.begin(), room.messages.end());
+  }
   return out;
 }
 

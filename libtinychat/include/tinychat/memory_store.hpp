@@ -3,6 +3,7 @@
 
 #include <tinychat/store.hpp>
 
+#include <deque>
 #include <map>
 
 namespace tinychat {
@@ -23,7 +24,14 @@ public:
   std::size_t room_count() const noexcept { return rooms_.size(); }
 
 private:
-  std::map<std::string, RoomSnapshot, std::less<>> rooms_;
+  // A deque, so dropping the oldest message past the cap costs the same at any cap.
+  struct StoredRoom {
+    RoomRecord room;
+    std::uint64_t last_seq = 0;
+    std::map<PublicKey, UserRecord> users;
+    std::deque<ChatMessage> messages;
+  };
+  std::map<std::string, StoredRoom, std::less<>> rooms_;
   bool fail_writes_ = false;
 };
 
