@@ -29,7 +29,7 @@ struct Options {
   std::size_t max_queued_bytes = std::size_t{4} << 20;
   /// A connection written to less than this ago waits this long for more messages to send
   /// with them in one write (0: every message is written at once).
-  std::chrono::microseconds coalesce{2000};
+  std::chrono::microseconds coalesce{5000};
   ServiceConfig service;
 };
 
