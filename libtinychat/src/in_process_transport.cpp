@@ -16,7 +16,8 @@ InProcessTransport::~InProcessTransport() {
 }
 
 std::unique_ptr<InProcessConnection> InProcessTransport::connect() {
-  std::unique_ptr<InProcessConnection> conn(new InProcessConnection(*this, next_id_++, service_.config().limits));
+  std::unique_ptr<InProcessConnection> conn(
+      new InProcessConnection(*this, next_id_++, service_.config().limits));
   connections_.emplace(conn->id_, conn.get());
   service_.connect(conn->id_);
   pump();

@@ -1,6 +1,5 @@
 #include <tinychat/memory_store.hpp>
 
-
 namespace tinychat {
 namespace {
 

@@ -67,13 +67,14 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
     room->present_names.emplace(user_name, user.pub_key);
     set_idle(*room, false);
   }
+  // Present from now on (names and the member cap count it), but events reach this
+  // connection only once it got `joined`, so its first message is last_seq + 1.
   user.connections.insert(client);
-  room->connections.emplace(client, user.pub_key);
   conn.rooms.emplace(room->id, user.pub_key);
 
   auto slot = conn.replies.reserve();
   UserRecord record{room->id, user.user_id, user.user_name, user.pub_key, user.last_client_seq};
-  store.save_user(record, [this, client, slot, id, record, present, is_new](std::error_code ec) {
+  store.save_user(record, [this, client, slot, id, record, is_new](std::error_code ec) {
     auto it = rooms.find(record.room_id);
     if (it == rooms.end()) // closed while the store worked
       return fill_reply(
@@ -81,29 +82,30 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
           encode(ErrorFrame{
               id, error::room_not_found, make_error_code(error::room_not_found).message(), {}}));
     Room& room = it->second;
+    auto c = connections.find(client);
+    // Neither left nor disconnected while the store worked.
+    const bool joining = c != connections.end() && c->second.rooms.contains(room.id);
     if (ec) {
-      if (auto c = connections.find(client); c != connections.end()) c->second.rooms.erase(room.id);
-      User& u = room.users.at(record.pub_key);
-      room.connections.erase(client);
-      u.connections.erase(client);
-      if (!present) {
-        room.present_names.erase(u.user_name);
-        if (room.present_names.empty()) set_idle(room, true);
+      if (joining) {
+        c->second.rooms.erase(room.id);
+        remove_presence(room, client, record.pub_key);
       }
-      if (is_new) {
-        room.user_ids.erase(u.user_id);
+      if (is_new && room.users.at(record.pub_key).connections.empty()) {
+        room.user_ids.erase(record.user_id);
         room.users.erase(record.pub_key);
       }
       return fill_reply(
           client, slot,
           encode(ErrorFrame{id, error::internal, "the join could not be stored", {}}));
     }
-    const User& u = room.users.at(record.pub_key);
+    User& u = room.users.at(record.pub_key);
     fill_reply(client, slot,
                encode(Joined{id, room.id, u.user_id, u.user_name, room.committed_seq,
                              u.last_client_seq, room.expires_at, members_of(room)}));
-    if (!present) {
-      // Everyone but the joiner's own connections (it has just one: this one).
+    if (!joining) return; // its leave is answered right after this reply
+    room.connections.emplace(client, u.pub_key);
+    if (!u.announced) {
+      u.announced = true;
       broadcast(room, MemberJoined{room.id, Member{u.user_id, u.user_name, u.pub_key}}, client);
     }
   });
@@ -113,10 +115,12 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
                                LeaveRequest& req) {
   Room* room = live_room(req.room_id);
   if (!room) return fail(client, conn, id, error::room_not_found);
-  if (!conn.rooms.contains(req.room_id)) return fail(client, conn, id, error::not_member);
-  conn.rooms.erase(conn.rooms.find(req.room_id));
+  auto joined = conn.rooms.find(req.room_id);
+  if (joined == conn.rooms.end()) return fail(client, conn, id, error::not_member);
+  const PublicKey key = joined->second;
+  conn.rooms.erase(joined);
   reply(client, conn, Left{id, room->id});
-  remove_presence(*room, client);
+  remove_presence(*room, client, key);
 }
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,

@@ -65,7 +65,7 @@ void RoomService::disconnect(ClientId client) {
   if (it == impl_->connections.end()) return;
   for (const auto& [room_id, key] : it->second.rooms)
     if (auto r = impl_->rooms.find(room_id); r != impl_->rooms.end())
-      impl_->remove_presence(r->second, client);
+      impl_->remove_presence(r->second, client, key);
   impl_->connections.erase(it);
 }
 

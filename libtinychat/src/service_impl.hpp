@@ -16,6 +16,7 @@
 namespace tinychat {
 
 using detail::Connection;
+using detail::ReplyQueue;
 using detail::Room;
 using detail::User;
 
@@ -63,7 +64,18 @@ struct RoomService::Impl {
   void broadcast(const Room& room, const ServerFrame& f, ClientId except = 0) {
     auto frame = encode(f); // once, whatever the number of members
     for (const auto& [client, key] : room.connections)
-      if (client != except) outbox.deliver(client, frame);
+      if (client != except) deliver_event(client, frame);
+  }
+
+  // An event never overtakes a reply the connection is still waiting for: a `joined` held
+  // behind an earlier request's store write must still come before that room's messages.
+  void deliver_event(ClientId client, const Frame& frame) {
+    auto it = connections.find(client);
+    if (it == connections.end()) return;
+    ReplyQueue& replies = it->second.replies;
+    if (replies.idle()) return outbox.deliver(client, frame);
+    for (auto& f : replies.fill(replies.reserve(), frame))
+      outbox.deliver(client, f);
   }
 
   // ---- rooms -------------------------------------------------------------------------------
@@ -107,10 +119,10 @@ struct RoomService::Impl {
   }
 
   void erase_room(Room& room) {
-    for (const auto& [client, key] : room.connections) {
-      auto c = connections.find(client);
-      if (c != connections.end()) c->second.rooms.erase(room.id);
-    }
+    for (const auto& [key, user] : room.users) // joined and joining connections
+      for (ClientId client : user.connections)
+        if (auto c = connections.find(client); c != connections.end())
+          c->second.rooms.erase(room.id);
     expiries.erase({room.expires_at, room.id});
     set_idle(room, false);
     store.delete_room(room.id, [](std::error_code) {});
@@ -146,16 +158,16 @@ struct RoomService::Impl {
     return members;
   }
 
-  // Removes `client` from `room`; tells the others when its user is no longer present.
-  void remove_presence(Room& room, ClientId client) {
-    auto it = room.connections.find(client);
-    if (it == room.connections.end()) return;
-    User& user = room.users.at(it->second);
-    room.connections.erase(it);
-    user.connections.erase(client);
+  // Removes `client`, joined or joining with `key`, from `room`; tells the others when its
+  // user is no longer present (if they were ever told it was).
+  void remove_presence(Room& room, ClientId client, const PublicKey& key) {
+    room.connections.erase(client);
+    auto it = room.users.find(key);
+    if (it == room.users.end() || !it->second.connections.erase(client)) return;
+    User& user = it->second;
     if (!user.connections.empty()) return;
     room.present_names.erase(user.user_name);
-    broadcast(room, MemberLeft{room.id, user.user_id});
+    if (std::exchange(user.announced, false)) broadcast(room, MemberLeft{room.id, user.user_id});
     if (room.present_names.empty()) set_idle(room, true);
   }
 

@@ -18,7 +18,8 @@ struct User {
   std::string user_name; ///< The present name, or the name of the last join.
   PublicKey pub_key{};
   std::uint64_t last_client_seq = 0;
-  std::set<ClientId> connections;
+  std::set<ClientId> connections; ///< Joined, or joining while the store saves the join.
+  bool announced = false;         ///< The room was told with member_joined that it is present.
 };
 
 struct Room {
@@ -30,8 +31,8 @@ struct Room {
   std::deque<ChatMessage> history; ///< Newest committed messages, contiguous seqs.
   std::map<PublicKey, User> users;
   std::map<std::string, PublicKey, std::less<>> present_names; ///< Present users by name.
-  std::map<ClientId, PublicKey> connections;                   ///< Joined connections.
-  std::optional<TimestampMs> idle_deadline;                    ///< Set while nobody is present.
+  std::map<ClientId, PublicKey> connections; ///< Connections that got `joined`: events go here.
+  std::optional<TimestampMs> idle_deadline;  ///< Set while nobody is present.
   std::set<std::string> user_ids;
 };
 

@@ -320,3 +320,114 @@ TEST_CASE("send: a refused join with another key does not change whose signature
                                 {"sig", tinychat::to_hex(forged)}});
   CHECK(code_of(reply) == "invalid_signature");
 }
+
+namespace {
+
+// A MemoryStore that answers only when the test says so, in the order the test wants, as a
+// store with several connections to its database may.
+class HeldStore final : public tinychat::Store {
+public:
+  void create_room(const tinychat::RoomRecord& room, Completion done) override {
+    inner_.create_room(room, std::move(done));
+  }
+  void save_user(const tinychat::UserRecord& user, Completion done) override {
+    held_.push_back([this, user, done = std::move(done)] { inner_.save_user(user, done); });
+  }
+  void append_message(const tinychat::ChatMessage& message, std::uint32_t keep,
+                      Completion done) override {
+    held_.push_back([this, message, keep, done = std::move(done)] {
+      inner_.append_message(message, keep, done);
+    });
+  }
+  void delete_room(std::string_view room_id, Completion done) override {
+    inner_.delete_room(room_id, std::move(done));
+  }
+  std::vector<tinychat::RoomSnapshot> load_rooms() override { return inner_.load_rooms(); }
+
+  /// Takes the operations waiting, oldest first.
+  std::vector<std::function<void()>> take() { return std::exchange(held_, {}); }
+
+private:
+  tinychat::MemoryStore inner_;
+  std::vector<std::function<void()>> held_;
+};
+
+std::string join_text(const Peer& peer, std::string_view room, std::string_view name) {
+  return json::serialize(json::object{{"type", "join"},
+                                      {"id", "j"},
+                                      {"room_id", room},
+                                      {"user_name", name},
+                                      {"pub_key", peer.pub_key_hex()},
+                                      {"sig", peer.join_sig(room, name)}});
+}
+
+} // namespace
+
+TEST_CASE("join: a message stored while the join is being stored is in last_seq, not an event") {
+  HeldStore store;
+  tinychat::ManualClock clock;
+  tinychat::InProcessTransport transport(store, clock);
+  const auto settle = [&] {
+    for (auto& work : store.take())
+      transport.run(work);
+  };
+  Peer alice(transport, tinychat::KeyPair::generate(), settle);
+  Peer bob(transport, tinychat::KeyPair::generate(), settle);
+  const auto room = alice.create_room();
+  alice.join(room, "alice");
+
+  bob.connection().send(join_text(bob, room, "bob"));
+  const auto uid = alice.user_id(room);
+  alice.connection().send(
+      json::serialize(json::object{{"type", "send"},
+                                   {"id", "s"},
+                                   {"room_id", room},
+                                   {"client_seq", 1},
+                                   {"text", "first"},
+                                   {"sig", alice.message_sig(room, uid, 1, "first")}}));
+  // The message is confirmed before the join.
+  auto held = store.take();
+  REQUIRE(held.size() == 2u);
+  transport.run(held[1]);
+  transport.run(held[0]);
+
+  auto& inbox = bob.connection().inbox();
+  REQUIRE(inbox.size() == 1u);
+  const auto joined = json::parse(inbox.front()).as_object();
+  inbox.pop_front();
+  CHECK(type_of(joined) == "joined");
+  CHECK(num_of(joined, "last_seq") == 1);
+  CHECK(alice.event("message").at("seq") == 1);
+  CHECK(alice.event("member_joined").at("user_name") == "bob");
+
+  CHECK(type_of(alice.send_with_seq(room, 2, "second")) == "sent");
+  CHECK(bob.event("message").at("seq") == 2);
+  CHECK(bob.queued() == 0u);
+}
+
+TEST_CASE("join: a join left before the store confirmed it is never announced") {
+  HeldStore store;
+  tinychat::ManualClock clock;
+  tinychat::InProcessTransport transport(store, clock);
+  const auto settle = [&] {
+    for (auto& work : store.take())
+      transport.run(work);
+  };
+  Peer alice(transport, tinychat::KeyPair::generate(), settle);
+  Peer bob(transport, tinychat::KeyPair::generate(), settle);
+  const auto room = alice.create_room();
+  alice.join(room, "alice");
+
+  bob.connection().send(join_text(bob, room, "bob"));
+  bob.connection().send(R"({"type":"leave","id":"l","room_id":")" + room + R"("})");
+  settle();
+
+  REQUIRE(bob.queued() == 2u);
+  CHECK(type_of(json::parse(bob.connection().inbox()[0]).as_object()) == "joined");
+  CHECK(type_of(json::parse(bob.connection().inbox()[1]).as_object()) == "left");
+  CHECK(alice.queued() == 0u); // neither member_joined nor member_left
+  // The name is free again.
+  Peer carol(transport, tinychat::KeyPair::generate(), settle);
+  CHECK(type_of(carol.join(room, "bob")) == "joined");
+  CHECK(alice.event("member_joined").at("user_name") == "bob");
+}
