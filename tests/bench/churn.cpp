@@ -96,13 +96,7 @@ Results run_churn(const Options& o, const Endpoint& endpoint) {
       }
     });
   }
-  sleep_until(run.phase.start + seconds_of(o.warmup));
-  const Snapshot a = take_snapshot(run.stats, o.server_pid);
-  run.phase.measure_from = to_ns(a.time);
-  sleep_until(a.time + seconds_of(o.duration));
-  run.phase.measure_until = to_ns(Clock::now());
-  const Snapshot b = take_snapshot(run.stats, o.server_pid);
-  run.phase.sending = false;
+  const auto [a, b] = measure_window(run.phase, run.stats, o.warmup, o.duration, o.server_pid);
 
   // Let the cycles under way finish, then the hosts see every presence event they caused.
   const auto deadline = Clock::now() + seconds_of(o.drain);

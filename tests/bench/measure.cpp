@@ -14,6 +14,19 @@ Clock::duration seconds_of(double seconds) {
 
 void sleep_until(Clock::time_point t) { std::this_thread::sleep_until(t); }
 
+std::pair<Snapshot, Snapshot> measure_window(Phase& phase,
+                                             const std::vector<std::unique_ptr<ThreadStats>>& stats,
+                                             double warmup, double duration, pid_t server_pid) {
+  sleep_until(phase.start + seconds_of(warmup));
+  Snapshot a = take_snapshot(stats, server_pid);
+  phase.measure_from = to_ns(a.time);
+  sleep_until(a.time + seconds_of(duration));
+  phase.measure_until = to_ns(Clock::now());
+  Snapshot b = take_snapshot(stats, server_pid);
+  phase.sending = false;
+  return {a, b};
+}
+
 Snapshot take_snapshot(const std::vector<std::unique_ptr<ThreadStats>>& stats, pid_t server_pid) {
   Snapshot s;
   s.time = Clock::now();

@@ -5,6 +5,7 @@
 #include "run_state.hpp"
 
 #include <optional>
+#include <utility>
 
 namespace tinychat::bench {
 
@@ -26,6 +27,12 @@ struct Snapshot {
 };
 
 Snapshot take_snapshot(const std::vector<std::unique_ptr<ThreadStats>>& stats, pid_t server_pid);
+
+/// From phase.start: the warm-up, then the measured window of `duration` seconds, with a
+/// snapshot at each end of it; sending stops after it.
+std::pair<Snapshot, Snapshot> measure_window(Phase& phase,
+                                             const std::vector<std::unique_ptr<ThreadStats>>& stats,
+                                             double warmup, double duration, pid_t server_pid);
 
 /// Rates and CPU over [a, b] into `r`; `baseline_rss_kib` is the server's RSS before set-up.
 void fill_rates(Results& r, const Snapshot& a, const Snapshot& b, std::uint64_t baseline_rss_kib);

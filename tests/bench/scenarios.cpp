@@ -63,13 +63,7 @@ Results run_traffic(const Options& o, const Endpoint& endpoint) {
   run.phase.start = Clock::now();
   run.phase.sending = true;
   start_sending(run);
-  sleep_until(run.phase.start + seconds_of(o.warmup));
-  const Snapshot a = take_snapshot(run.stats, o.server_pid);
-  run.phase.measure_from = to_ns(a.time);
-  sleep_until(a.time + seconds_of(o.duration));
-  run.phase.measure_until = to_ns(Clock::now());
-  const Snapshot b = take_snapshot(run.stats, o.server_pid);
-  run.phase.sending = false;
+  const auto [a, b] = measure_window(run.phase, run.stats, o.warmup, o.duration, o.server_pid);
 
   drain(run, o.drain, r);
   close_all(run, 10);

@@ -4,6 +4,8 @@
 
 #include <tinychat/client.hpp>
 
+#include <tuple>
+
 using namespace tinychat::test;
 
 namespace {
@@ -352,6 +354,23 @@ private:
   std::vector<std::function<void()>> held_;
 };
 
+// alice present in a room over a HeldStore; bob connected, not joined.
+struct HeldRoom {
+  HeldRoom() { alice.join(room, "alice"); }
+  void settle() {
+    for (auto& work : store.take())
+      transport.run(work);
+  }
+  auto parts() { return std::tie(store, transport, alice, bob, room); }
+
+  HeldStore store;
+  tinychat::ManualClock clock;
+  tinychat::InProcessTransport transport{store, clock};
+  Peer alice{transport, tinychat::KeyPair::generate(), [this] { settle(); }};
+  Peer bob{transport, tinychat::KeyPair::generate(), [this] { settle(); }};
+  std::string room = alice.create_room();
+};
+
 std::string join_text(const Peer& peer, std::string_view room, std::string_view name) {
   return json::serialize(json::object{{"type", "join"},
                                       {"id", "j"},
@@ -364,17 +383,8 @@ std::string join_text(const Peer& peer, std::string_view room, std::string_view 
 } // namespace
 
 TEST_CASE("join: a message stored while the join is being stored is in last_seq, not an event") {
-  HeldStore store;
-  tinychat::ManualClock clock;
-  tinychat::InProcessTransport transport(store, clock);
-  const auto settle = [&] {
-    for (auto& work : store.take())
-      transport.run(work);
-  };
-  Peer alice(transport, tinychat::KeyPair::generate(), settle);
-  Peer bob(transport, tinychat::KeyPair::generate(), settle);
-  const auto room = alice.create_room();
-  alice.join(room, "alice");
+  HeldRoom chat;
+  auto [store, transport, alice, bob, room] = chat.parts();
 
   bob.connection().send(join_text(bob, room, "bob"));
   const auto uid = alice.user_id(room);
@@ -406,28 +416,19 @@ TEST_CASE("join: a message stored while the join is being stored is in last_seq,
 }
 
 TEST_CASE("join: a join left before the store confirmed it is never announced") {
-  HeldStore store;
-  tinychat::ManualClock clock;
-  tinychat::InProcessTransport transport(store, clock);
-  const auto settle = [&] {
-    for (auto& work : store.take())
-      transport.run(work);
-  };
-  Peer alice(transport, tinychat::KeyPair::generate(), settle);
-  Peer bob(transport, tinychat::KeyPair::generate(), settle);
-  const auto room = alice.create_room();
-  alice.join(room, "alice");
+  HeldRoom chat;
+  auto [store, transport, alice, bob, room] = chat.parts();
 
   bob.connection().send(join_text(bob, room, "bob"));
   bob.connection().send(R"({"type":"leave","id":"l","room_id":")" + room + R"("})");
-  settle();
+  chat.settle();
 
   REQUIRE(bob.queued() == 2u);
   CHECK(type_of(json::parse(bob.connection().inbox()[0]).as_object()) == "joined");
   CHECK(type_of(json::parse(bob.connection().inbox()[1]).as_object()) == "left");
   CHECK(alice.queued() == 0u); // neither member_joined nor member_left
   // The name is free again.
-  Peer carol(transport, tinychat::KeyPair::generate(), settle);
+  Peer carol(transport, tinychat::KeyPair::generate(), [&] { chat.settle(); });
   CHECK(type_of(carol.join(room, "bob")) == "joined");
   CHECK(alice.event("member_joined").at("user_name") == "bob");
 }
