@@ -7,6 +7,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
+#include <chrono>
+#include <system_error>
+
 namespace tinychat::server {
 
 namespace net = boost::asio;
@@ -15,7 +18,8 @@ using tcp = net::ip::tcp;
 
 Listener::Listener(net::io_context& ioc, const tcp::endpoint& endpoint, ServerState& state,
                    const WebAssets& assets)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), state_(state), assets_(assets) {
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()),
+      state_(state), assets_(assets) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -33,6 +37,7 @@ void Listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     beast::error_code ignored;
     self->acceptor_.close(ignored);
+    self->retry_timer_.cancel();
   });
 }
 
@@ -44,8 +49,18 @@ void Listener::do_accept() {
 
 void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+      ec == net::error::no_memory || ec == std::errc::too_many_files_open_in_system) {
+    // The connection stays in the backlog, so accepting again at once would fail again at
+    // once: keep serving the connections we have and retry a little later.
+    fail(ec, "accept");
+    retry_timer_.expires_after(std::chrono::milliseconds(100));
+    retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+    });
+    return;
+  }
   if (ec) {
-    // E.g. out of file descriptors: keep serving the connections we have.
     fail(ec, "accept");
   } else {
     beast::error_code ignored;

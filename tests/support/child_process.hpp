@@ -51,6 +51,8 @@ public:
   /// Waits for the child to exit: its exit status, or 128 + signal number when a signal
   /// ended it. nullopt on timeout. Output not yet read is discarded.
   std::optional<int> wait(std::chrono::milliseconds timeout);
+  /// The child's process id.
+  pid_t pid() const noexcept { return pid_; }
   /// Sends `signal_number` (e.g. SIGTERM) without waiting; nothing once the child was reaped.
   void send_signal(int signal_number);
 

@@ -23,6 +23,7 @@ public:
   explicit ServerProcess(std::vector<std::string> flags = {});
 
   std::uint16_t port() const noexcept { return port_; }
+  pid_t pid() const noexcept { return process_.pid(); }
   /// ws://127.0.0.1:PORT/v1/ws
   std::string ws_url() const;
 

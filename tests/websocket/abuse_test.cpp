@@ -1,0 +1,70 @@
+// Abuse over real sockets: the server defends itself and keeps serving everyone else.
+
+#include "raw_clients.hpp"
+#include "support/server_process.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <doctest/doctest.h>
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tinychat::test {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
+long cpu_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i)
+    fields >> skip;
+  long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return utime + stime;
+}
+
+std::size_t open_descriptors(pid_t pid) {
+  const std::filesystem::directory_iterator fds("/proc/" + std::to_string(pid) + "/fd");
+  return static_cast<std::size_t>(std::distance(begin(fds), end(fds)));
+}
+
+} // namespace
+
+TEST_CASE("accept: out of descriptors the server waits instead of spinning, then accepts again") {
+  ServerProcess server;
+  const auto limit = static_cast<rlim_t>(open_descriptors(server.pid()) + 3);
+  const rlimit tight{limit, limit};
+  REQUIRE(prlimit(server.pid(), RLIMIT_NOFILE, &tight, nullptr) == 0);
+
+  net::io_context ioc;
+  std::vector<tcp::socket> crowd;
+  for (int i = 0; i < 20; ++i) {
+    auto& s = crowd.emplace_back(ioc);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
+  }
+  // A server retrying accept at once would burn a whole core meanwhile.
+  const long before = cpu_ticks(server.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const long used = cpu_ticks(server.pid()) - before;
+  CHECK(used < sysconf(_SC_CLK_TCK) / 2);
+
+  crowd.clear();
+  CHECK(http_request(server.port(), boost::beast::http::verb::get, "/healthz").result_int() == 200);
+}
+
+} // namespace tinychat::test
