@@ -1,5 +1,7 @@
 #include "http_routes.hpp"
 
+#include <algorithm>
+
 #include "web_assets.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -68,6 +70,25 @@ Response asset_response(const Request& req, const WebAsset& asset) {
 }
 
 } // namespace
+
+Response make_refusal(const Request& req, http::status status, std::string_view text) {
+  auto res = text_response(req, status, std::string(text) + "\n");
+  res.keep_alive(false);
+  return res;
+}
+
+bool origin_allowed(const Request& req, const std::vector<std::string>& allowed) {
+  const auto found = req.find(http::field::origin);
+  if (found == req.end()) return true;
+  const std::string_view origin = found->value();
+  const std::string_view host = req[http::field::host];
+  if (!host.empty())
+    for (std::string_view scheme : {"http://", "https://"})
+      if (origin.size() == scheme.size() + host.size() && origin.starts_with(scheme) &&
+          origin.substr(scheme.size()) == host)
+        return true;
+  return std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
+}
 
 std::string content_security_policy(std::string_view host) {
   std::string connect = "'self'";

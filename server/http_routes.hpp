@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tinychat::server {
 
@@ -16,6 +17,17 @@ class WebAssets;
 boost::beast::http::response<boost::beast::http::string_body>
 make_response(const boost::beast::http::request<boost::beast::http::string_body>& request,
               const WebAssets& assets);
+
+/// A refusal of an upgrade: `status`, a short text, and the connection closed after it.
+boost::beast::http::response<boost::beast::http::string_body>
+make_refusal(const boost::beast::http::request<boost::beast::http::string_body>& request,
+             boost::beast::http::status status, std::string_view text);
+
+/// Whether a WebSocket upgrade may proceed, judged by its Origin (CSWSH defence): no Origin
+/// (not a browser), the server's own page (http:// or https:// + the request's Host), or one
+/// of `allowed` exactly.
+bool origin_allowed(const boost::beast::http::request<boost::beast::http::string_body>& request,
+                    const std::vector<std::string>& allowed);
 
 /// The Content-Security-Policy of the page: its own files only, and WebSockets to `host` (the
 /// request's Host header) when that is a plain host[:port]; otherwise to 'self' alone.

@@ -52,10 +52,24 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (ec) return fail(ec, "http read");
   auto& req = parser_->get();
   if (websocket::is_upgrade(req) && path_of(req.target()) == websocket_path) {
-    std::make_shared<WebSocketSession>(stream_.release_socket(), state_)->run(parser_->release());
+    if (!origin_allowed(req, state_.allowed_origins()))
+      return respond(make_refusal(req, http::status::forbidden, "this origin may not connect"));
+    beast::error_code ec_address;
+    const auto remote = stream_.socket().remote_endpoint(ec_address);
+    if (ec_address) return do_close();
+    auto admission = state_.admit(remote.address().to_string());
+    if (!admission)
+      return respond(make_refusal(req, http::status::service_unavailable,
+                                  "too many connections; retry later"));
+    std::make_shared<WebSocketSession>(stream_.release_socket(), state_, std::move(*admission))
+        ->run(parser_->release());
     return;
   }
-  response_ = std::make_shared<http::response<http::string_body>>(make_response(req, assets_));
+  respond(make_response(req, assets_));
+}
+
+void HttpSession::respond(http::response<http::string_body> response) {
+  response_ = std::make_shared<http::response<http::string_body>>(std::move(response));
   const bool keep_alive = response_->keep_alive();
   http::async_write(
       stream_, *response_,

@@ -30,6 +30,7 @@ public:
 private:
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void respond(boost::beast::http::response<boost::beast::http::string_body> response);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
 

@@ -125,6 +125,29 @@ const std::vector<Flag>& flags() {
        [](Options& o, std::string_view v) {
          o.coalesce = std::chrono::microseconds(parse_integer("coalesce-us", v, 0, 1'000'000));
        }},
+      {"max-connections", "WebSocket connections at once; more get 503 (0: no limit)",
+       [](const Options& o) { return std::to_string(o.max_connections); },
+       [](Options& o, std::string_view v) {
+         o.max_connections = parse_integer("max-connections", v, 0, 10'000'000);
+       }},
+      {"max-connections-per-ip", "WebSocket connections at once from one address (0: no limit)",
+       [](const Options& o) { return std::to_string(o.max_connections_per_ip); },
+       [](Options& o, std::string_view v) {
+         o.max_connections_per_ip = parse_integer("max-connections-per-ip", v, 0, 10'000'000);
+       }},
+      {"allowed-origin", "another origin whose pages may connect (exact, repeatable)",
+       [](const Options& o) {
+         std::string list;
+         for (const auto& origin : o.allowed_origins)
+           list += (list.empty() ? "" : " ") + origin;
+         return list.empty() ? std::string("only the server's own") : list;
+       },
+       [](Options& o, std::string_view v) {
+         if (v.empty() || v.back() == '/')
+           throw UsageError("--allowed-origin: an origin like https://chat.example.org, not '" +
+                            std::string(v) + "'");
+         o.allowed_origins.emplace_back(v);
+       }},
       limit_flag("max-text-chars", "code points per message", &Limits::max_text_chars),
       limit_flag("max-name-chars", "code points per user name", &Limits::max_name_chars),
       limit_flag("max-room-members", "users per room", &Limits::max_room_members),
@@ -206,6 +229,7 @@ std::string usage_text() {
     if (f.name == "web-root" || f.name == "data-dir") left = "  --" + std::string(f.name) + " DIR";
     if (f.name == "store") left = "  --store KIND";
     if (f.name == "durability") left = "  --durability LEVEL";
+    if (f.name == "allowed-origin") left = "  --allowed-origin ORIGIN";
     left.resize(std::max<std::size_t>(left.size() + 1, 34), ' ');
     text += left + std::string(f.help) + " (default " + f.current(defaults) + ")\n";
   }

@@ -30,6 +30,12 @@ struct Options {
   /// A connection written to less than this ago waits this long for more messages to send
   /// with them in one write (0: every message is written at once).
   std::chrono::microseconds coalesce{5000};
+  /// WebSocket connections at once, in all and from one IP address (0: no limit); beyond
+  /// them an upgrade is answered 503.
+  std::size_t max_connections = 20000;
+  std::size_t max_connections_per_ip = 1000;
+  /// Origins besides the server's own whose pages may open WebSockets.
+  std::vector<std::string> allowed_origins;
   ServiceConfig service;
 };
 

@@ -29,11 +29,34 @@ std::unique_ptr<Store> open_store(const Options& options, SqliteStore::Post post
 ServerState::ServerState(net::io_context& ioc, const Options& options)
     : strand_(net::make_strand(ioc)), limits_(options.service.limits),
       max_queued_bytes_(options.max_queued_bytes), coalesce_(options.coalesce),
+      allowed_origins_(options.allowed_origins), max_connections_(options.max_connections),
+      max_connections_per_ip_(options.max_connections_per_ip),
       store_(open_store(
           options, [this](std::function<void()> done) { net::post(strand_, std::move(done)); })),
       service_(*this, *store_, clock_, options.service), tick_timer_(strand_) {}
 
 ServerState::~ServerState() = default;
+
+std::optional<Admission> ServerState::admit(const std::string& address) {
+  std::lock_guard lock(admission_mutex_);
+  if (max_connections_ && admitted_ >= max_connections_) return std::nullopt;
+  auto& from_address = admitted_per_ip_[address];
+  if (max_connections_per_ip_ && from_address >= max_connections_per_ip_) return std::nullopt;
+  ++admitted_;
+  ++from_address;
+  return Admission(*this, address);
+}
+
+void ServerState::release(const std::string& address) {
+  std::lock_guard lock(admission_mutex_);
+  --admitted_;
+  if (auto it = admitted_per_ip_.find(address); it != admitted_per_ip_.end() && --it->second == 0)
+    admitted_per_ip_.erase(it);
+}
+
+Admission::~Admission() {
+  if (state_) state_->release(address_);
+}
 
 void ServerState::start() {
   net::post(strand_, [this] { schedule_tick(); });

@@ -16,12 +16,33 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace tinychat::server {
 
 class WebSocketSession;
+class ServerState;
+
+/// One WebSocket connection's place under --max-connections and --max-connections-per-ip;
+/// gives it back when destroyed.
+class Admission {
+public:
+  Admission(ServerState& state, std::string address)
+      : state_(&state), address_(std::move(address)) {}
+  Admission(Admission&& other) noexcept
+      : state_(std::exchange(other.state_, nullptr)), address_(std::move(other.address_)) {}
+  Admission& operator=(Admission&&) = delete;
+  ~Admission();
+
+private:
+  ServerState* state_;
+  std::string address_;
+};
 
 /// Owns the RoomService and runs every call into it on one strand. Sessions talk to it only
 /// through the thread-safe members below, which post to that strand.
@@ -37,6 +58,12 @@ public:
   const Limits& limits() const noexcept { return limits_; }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
   std::chrono::microseconds coalesce() const noexcept { return coalesce_; }
+
+  const std::vector<std::string>& allowed_origins() const noexcept { return allowed_origins_; }
+
+  /// A place for one more WebSocket connection from `address`, or nothing when a cap is
+  /// reached. Thread-safe.
+  std::optional<Admission> admit(const std::string& address);
 
   /// Starts the periodic tick. Call once.
   void start();
@@ -55,6 +82,9 @@ public:
   void shutdown(std::function<void()> drained);
 
 private:
+  friend class Admission;
+  void release(const std::string& address);
+
   void deliver(ClientId client, Frame frame) override;
   void close(ClientId client, std::uint16_t code, std::string_view reason) override;
   void schedule_tick();
@@ -64,6 +94,12 @@ private:
   Limits limits_;
   std::size_t max_queued_bytes_;
   std::chrono::microseconds coalesce_;
+  std::vector<std::string> allowed_origins_;
+  std::size_t max_connections_;
+  std::size_t max_connections_per_ip_;
+  std::mutex admission_mutex_;
+  std::size_t admitted_ = 0;
+  std::unordered_map<std::string, std::size_t> admitted_per_ip_;
   std::unique_ptr<Store> store_;
   SystemClock clock_;
   RoomService service_;

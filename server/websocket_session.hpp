@@ -2,6 +2,7 @@
 /// One WebSocket connection at /v1/ws.
 
 #include "outbound_stream.hpp"
+#include "server_state.hpp"
 
 #include <tinychat/ingress.hpp>
 #include <tinychat/types.hpp>
@@ -21,8 +22,6 @@
 
 namespace tinychat::server {
 
-class ServerState;
-
 /// Reads text messages, prepares them (decoding, signature check) and hands them to the core;
 /// the core's frames go straight into the OutboundStream's queue. Lives as long as an
 /// operation holds it (shared_from_this). Its socket's executor is a strand; every member
@@ -35,7 +34,7 @@ public:
   /// flooding client waits in its own TCP window instead of growing the server's memory.
   static constexpr std::size_t max_in_core = 32;
 
-  WebSocketSession(boost::asio::ip::tcp::socket&& socket, ServerState& state);
+  WebSocketSession(boost::asio::ip::tcp::socket&& socket, ServerState& state, Admission admission);
 
   /// Completes the upgrade `request` that the HTTP session read.
   void run(boost::beast::http::request<boost::beast::http::string_body> request);
@@ -58,6 +57,7 @@ private:
 
   boost::beast::websocket::stream<OutboundStream> ws_;
   ServerState& state_;
+  Admission admission_; // this connection's place under the connection caps
   Ingress ingress_;
   boost::beast::flat_buffer buffer_;
   ClientId id_ = 0;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -65,6 +66,42 @@ TEST_CASE("accept: out of descriptors the server waits instead of spinning, then
 
   crowd.clear();
   CHECK(http_request(server.port(), boost::beast::http::verb::get, "/healthz").result_int() == 200);
+}
+
+TEST_CASE("origin: a page of another origin cannot open a WebSocket; listed ones and the own can") {
+  ServerProcess server({"--allowed-origin", "https://chat.example.org"});
+  // The handshake's Host is 127.0.0.1, so the server's own page has origin http://127.0.0.1.
+  CHECK(upgrade_status(server.port(), "/v1/ws", {{"Origin", "http://127.0.0.1"}}) == 101);
+  CHECK(upgrade_status(server.port(), "/v1/ws", {{"Origin", "https://chat.example.org"}}) == 101);
+  CHECK(upgrade_status(server.port(), "/v1/ws", {}) == 101); // not a browser
+  CHECK(upgrade_status(server.port(), "/v1/ws", {{"Origin", "https://evil.example"}}) == 403);
+  CHECK(upgrade_status(server.port(), "/v1/ws", {{"Origin", "https://chat.example.org.evil"}}) ==
+        403);
+  CHECK(upgrade_status(server.port(), "/v1/ws", {{"Origin", "null"}}) == 403);
+}
+
+TEST_CASE("connections: beyond the per-address cap an upgrade gets 503 until one closes") {
+  ServerProcess server({"--max-connections-per-ip", "2"});
+  std::optional<RawWebSocket> first(std::in_place, server.port());
+  RawWebSocket second(server.port());
+  CHECK(upgrade_status(server.port(), "/v1/ws") == 503);
+  CHECK(http_request(server.port(), boost::beast::http::verb::get, "/healthz").result_int() == 200);
+
+  first.reset();
+  // The server gives the place back once it has seen the close.
+  const auto deadline = std::chrono::steady_clock::now() + event_timeout;
+  unsigned status = 0;
+  while ((status = upgrade_status(server.port(), "/v1/ws")) == 503 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(status == 101);
+}
+
+TEST_CASE("connections: beyond the global cap an upgrade gets 503") {
+  ServerProcess server({"--max-connections", "1"});
+  RawWebSocket only(server.port());
+  CHECK(upgrade_status(server.port(), "/v1/ws") == 503);
+  only.read_text(); // hello: the admitted connection works
 }
 
 } // namespace tinychat::test

@@ -57,11 +57,26 @@ TEST_CASE("http: another method on a known path answers 405 with Allow") {
 TEST_CASE("server: --help lists every flag with its default and exits 0") {
   const auto result = run_server_command({"--help"});
   CHECK(result.exit_code == 0);
-  for (const char* flag :
-       {"--bind", "--port", "--threads", "--max-text-chars", "--max-name-chars",
-        "--max-room-members", "--max-history", "--max-frame-bytes", "--max-rooms-per-connection",
-        "--room-idle-seconds", "--room-ttl-seconds", "--rate-limit-per-second",
-        "--rate-limit-burst", "--web-root", "--version"})
+  for (const char* flag : {"--bind",
+                           "--port",
+                           "--threads",
+                           "--max-text-chars",
+                           "--max-name-chars",
+                           "--max-room-members",
+                           "--max-history",
+                           "--max-frame-bytes",
+                           "--max-rooms-per-connection",
+                           "--room-idle-seconds",
+                           "--room-ttl-seconds",
+                           "--rate-limit-per-second",
+                           "--rate-limit-burst",
+                           "--web-root",
+                           "--max-queued-bytes",
+                           "--coalesce-us",
+                           "--max-connections",
+                           "--max-connections-per-ip",
+                           "--allowed-origin",
+                           "--version"})
     CHECK_MESSAGE(result.out.find(flag) != std::string::npos, flag);
   CHECK(result.out.find("(default 65536)") != std::string::npos);
 }

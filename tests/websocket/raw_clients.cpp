@@ -143,9 +143,13 @@ http::response<http::string_body> http_request(std::uint16_t port, http::verb me
   return res;
 }
 
-unsigned upgrade_status(std::uint16_t port, std::string_view target) {
+unsigned upgrade_status(std::uint16_t port, std::string_view target, const HttpHeaders& headers) {
   net::io_context ioc;
   websocket::stream<beast::tcp_stream> ws(ioc);
+  ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
+    for (const auto& [name, value] : headers)
+      req.set(name, value);
+  }));
   auto& stream = beast::get_lowest_layer(ws);
   check(run_op(ioc, stream,
                [&](auto done) {

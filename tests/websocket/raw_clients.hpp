@@ -55,7 +55,9 @@ boost::beast::http::response<boost::beast::http::string_body>
 http_request(std::uint16_t port, boost::beast::http::verb method, std::string_view target,
              const HttpHeaders& headers = {});
 
-/// Attempts a WebSocket upgrade at `target`; the HTTP status the server answered with.
-unsigned upgrade_status(std::uint16_t port, std::string_view target);
+/// Attempts a WebSocket upgrade at `target` with extra `headers` (e.g. Origin); the HTTP
+/// status the server answered with (101 when it upgraded).
+unsigned upgrade_status(std::uint16_t port, std::string_view target,
+                        const HttpHeaders& headers = {});
 
 } // namespace tinychat::test
