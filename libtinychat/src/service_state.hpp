@@ -68,6 +68,7 @@ struct Connection {
   std::map<std::string, PublicKey, std::less<>> rooms; ///< Joined rooms, with the key used.
   ReplyQueue replies;
   double tokens = 0;
+  std::uint32_t refused_in_a_row = 0;
   TimestampMs refilled_at = 0;
 };
 

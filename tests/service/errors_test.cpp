@@ -980,6 +980,37 @@ TEST_CASE("precedence: the signature is checked before the counter") {
 
 // ==== Rate limiting and storage failures =====================================================
 
+TEST_CASE("rate_limited: a connection that keeps flooding is closed with 1008") {
+  tinychat::ServiceConfig config;
+  config.rate_limit = {1, 2, 50};
+  ChatFixture chat(config);
+  auto& flooder = chat.connect();
+  auto& polite = chat.connect();
+  flooder.call({{"type", "ping"}});
+  flooder.call({{"type", "ping"}});
+  for (int i = 0; i < 49; ++i)
+    REQUIRE(code_of(flooder.call({{"type", "ping"}})) == "rate_limited");
+  CHECK(flooder.connection().is_open());
+  flooder.connection().send(R"({"type":"ping"})"); // the 50th refusal in a row
+  REQUIRE_FALSE(flooder.connection().is_open());
+  CHECK(flooder.connection().close_info()->code == 1008);
+  CHECK(type_of(polite.call({{"type", "ping"}})) == "pong");
+}
+
+TEST_CASE("rate_limited: an accepted request starts the count of refusals again") {
+  tinychat::ServiceConfig config;
+  config.rate_limit = {1, 1, 5};
+  ChatFixture chat(config);
+  auto& peer = chat.connect();
+  for (int round = 0; round < 3; ++round) {
+    REQUIRE(type_of(peer.call({{"type", "ping"}})) == "pong");
+    for (int i = 0; i < 4; ++i)
+      REQUIRE(code_of(peer.call({{"type", "ping"}})) == "rate_limited");
+    chat.clock.advance_ms(1000);
+  }
+  CHECK(peer.connection().is_open());
+}
+
 TEST_CASE("rate_limited: retry_after_ms says when to retry; the refused request did nothing") {
   tinychat::ServiceConfig config;
   config.rate_limit = {1, 2};

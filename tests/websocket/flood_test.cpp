@@ -50,6 +50,21 @@ TEST_CASE("flood: pipelined requests over the rate limit are answered rate_limit
   CHECK(json::parse(other.read_text()).at("type") == "pong");
 }
 
+TEST_CASE("flood: a connection that keeps flooding is closed with 1008; others are served") {
+  ServerProcess server({"--rate-limit-per-second", "10", "--rate-limit-burst", "20",
+                        "--rate-limit-close-after", "100"});
+  RawWebSocket flooder(server.port());
+  flooder.read_text(); // hello
+  for (int id = 1; id <= 300; ++id)
+    if (flooder.write(R"({"type":"ping","id":)" + std::to_string(id) + "}")) break;
+  CHECK(flooder.read_until_closed() == 1008);
+
+  RawWebSocket other(server.port());
+  other.read_text();
+  REQUIRE_FALSE(other.write(R"({"type":"ping","id":1})"));
+  CHECK(json::parse(other.read_text()).at("type") == "pong");
+}
+
 TEST_CASE("flood: a stream of malformed frames gets one error each and the connection stays") {
   ServerProcess server({"--rate-limit-per-second", "0"});
   RawWebSocket flooder(server.port());

@@ -22,6 +22,9 @@ struct Limits {
 struct RateLimit {
   double per_second = 200;
   double burst = 1500;
+  /// A connection refused this many requests in a row (none accepted between) is flooding:
+  /// it is closed with 1008. 0: never.
+  std::uint32_t close_after_refusals = 1000;
 };
 
 } // namespace tinychat
