@@ -148,6 +148,18 @@ const std::vector<Flag>& flags() {
                             std::string(v) + "'");
          o.allowed_origins.emplace_back(v);
        }},
+      {"max-live-rooms-per-user", "live rooms one user (address) may have created (0: no limit)",
+       [](const Options& o) { return std::to_string(o.service.room_quota.live_rooms); },
+       [](Options& o, std::string_view v) {
+         o.service.room_quota.live_rooms = static_cast<std::uint32_t>(parse_integer(
+             "max-live-rooms-per-user", v, 0, std::numeric_limits<std::uint32_t>::max()));
+       }},
+      {"max-rooms-per-minute", "rooms one user (address) may create a minute (0: no limit)",
+       [](const Options& o) { return std::to_string(o.service.room_quota.created_per_minute); },
+       [](Options& o, std::string_view v) {
+         o.service.room_quota.created_per_minute = static_cast<std::uint32_t>(parse_integer(
+             "max-rooms-per-minute", v, 0, std::numeric_limits<std::uint32_t>::max()));
+       }},
       limit_flag("max-text-chars", "code points per message", &Limits::max_text_chars),
       limit_flag("max-name-chars", "code points per user name", &Limits::max_name_chars),
       limit_flag("max-room-members", "users per room", &Limits::max_room_members),

@@ -73,9 +73,11 @@ void ServerState::schedule_tick() {
   });
 }
 
-ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& session) {
+ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& session,
+                                  std::string address) {
   const ClientId id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  net::post(strand_, [this, id, weak = std::weak_ptr<WebSocketSession>(session)] {
+  net::post(strand_, [this, id, weak = std::weak_ptr<WebSocketSession>(session),
+                      address = std::move(address)]() mutable {
     sessions_.emplace(id, weak);
     if (stopping_) {
       // Upgraded while we were shutting down: close it like every other session.
@@ -84,7 +86,8 @@ ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& sessi
                  "server shutting down");
       return;
     }
-    service_.connect(id);
+    // Without authentication, room creations count per client address (PROTOCOL.md 9).
+    service_.connect(id, "ip " + address);
   });
   return id;
 }

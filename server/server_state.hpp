@@ -38,6 +38,7 @@ public:
       : state_(std::exchange(other.state_, nullptr)), address_(std::move(other.address_)) {}
   Admission& operator=(Admission&&) = delete;
   ~Admission();
+  const std::string& address() const noexcept { return address_; }
 
 private:
   ServerState* state_;
@@ -69,7 +70,7 @@ public:
   void start();
 
   /// Registers a freshly accepted session under a new id and sends it `hello`. Thread-safe.
-  ClientId add_session(const std::shared_ptr<WebSocketSession>& session);
+  ClientId add_session(const std::shared_ptr<WebSocketSession>& session, std::string address);
   /// One text message from a session; tells `session` once the core has processed it. Holds
   /// the session meanwhile: one whose reading is paused has no other operation keeping it.
   /// Thread-safe.

@@ -46,7 +46,7 @@ void WebSocketSession::run(http::request<http::string_body> request) {
 
 void WebSocketSession::on_accept(beast::error_code ec) {
   if (ec) return fail(ec, "websocket accept");
-  id_ = state_.add_session(shared_from_this());
+  id_ = state_.add_session(shared_from_this(), admission_.address());
   registered_ = true;
   do_read();
 }

@@ -12,7 +12,7 @@ struct ErrorText {
 };
 
 // Indexed by the enum value; the order must follow `enum class error`.
-constexpr std::array<ErrorText, 16> error_texts{{
+constexpr std::array<ErrorText, 18> error_texts{{
     {"", ""},
     {"bad_request", "the request is not a valid protocol v1 frame"},
     {"unknown_type", "unknown request type"},
@@ -29,6 +29,8 @@ constexpr std::array<ErrorText, 16> error_texts{{
     {"stale_client_seq", "client_seq must be above the last accepted one"},
     {"rate_limited", "too many requests"},
     {"internal", "the server could not complete the request"},
+    {"unauthorized", "a valid token is needed for this"},
+    {"room_quota_exceeded", "too many live rooms, or rooms created in the last minute"},
 }};
 
 class Category final : public std::error_category {

@@ -15,11 +15,11 @@ InProcessTransport::~InProcessTransport() {
   }
 }
 
-std::unique_ptr<InProcessConnection> InProcessTransport::connect() {
+std::unique_ptr<InProcessConnection> InProcessTransport::connect(std::string quota_key) {
   std::unique_ptr<InProcessConnection> conn(
       new InProcessConnection(*this, next_id_++, service_.config().limits));
   connections_.emplace(conn->id_, conn.get());
-  service_.connect(conn->id_);
+  service_.connect(conn->id_, std::move(quota_key));
   pump();
   return conn;
 }

@@ -26,8 +26,9 @@ RoomService::RoomService(Outbox& outbox, Store& store, const Clock& clock, Servi
 
 RoomService::~RoomService() = default;
 
-void RoomService::connect(ClientId client) {
+void RoomService::connect(ClientId client, std::string quota_key) {
   auto& conn = impl_->connections[client];
+  conn.quota_key = std::move(quota_key);
   random_bytes(conn.challenge);
   conn.tokens = impl_->config.rate_limit.burst;
   conn.refilled_at = impl_->clock.now();

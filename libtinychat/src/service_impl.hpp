@@ -16,6 +16,7 @@
 namespace tinychat {
 
 using detail::Connection;
+using detail::QuotaUse;
 using detail::ReplyQueue;
 using detail::Room;
 using detail::User;
@@ -33,6 +34,7 @@ struct RoomService::Impl {
   std::map<ClientId, Connection> connections;
   std::set<std::pair<TimestampMs, std::string>> expiries;       // by expires_at
   std::set<std::pair<TimestampMs, std::string>> idle_deadlines; // by idle deadline
+  std::map<std::string, QuotaUse, std::less<>> quotas;          // by quota key
 
   // ---- output ------------------------------------------------------------------------------
 
@@ -125,6 +127,7 @@ struct RoomService::Impl {
           c->second.rooms.erase(room.id);
     expiries.erase({room.expires_at, room.id});
     set_idle(room, false);
+    release_quota(room);
     store.delete_room(room.id, [](std::error_code) {});
     rooms.erase(room.id); // `room` dangles from here on
   }
@@ -144,6 +147,36 @@ struct RoomService::Impl {
       auto id = idle_deadlines.begin()->second;
       erase_room(rooms.at(id));
     }
+  }
+
+  // ---- room quota ------------------------------------------------------------------------
+
+  // Counts a creation against `key`; false when its quota is used up.
+  bool take_quota(const std::string& key) {
+    if (key.empty()) return true;
+    const RoomQuota& q = config.room_quota;
+    QuotaUse& use = quotas[key];
+    const TimestampMs now = clock.now();
+    while (!use.created.empty() && use.created.front() <= now - 60'000)
+      use.created.pop_front();
+    if ((q.live_rooms && use.live_rooms >= q.live_rooms) ||
+        (q.created_per_minute && use.created.size() >= q.created_per_minute))
+      return false;
+    ++use.live_rooms;
+    use.created.push_back(now);
+    return true;
+  }
+
+  void release_quota(Room& room) {
+    if (room.creator.empty()) return;
+    auto it = quotas.find(room.creator);
+    room.creator.clear();
+    if (it == quotas.end()) return;
+    QuotaUse& use = it->second;
+    if (use.live_rooms) --use.live_rooms;
+    while (!use.created.empty() && use.created.front() <= clock.now() - 60'000)
+      use.created.pop_front();
+    if (use.live_rooms == 0 && use.created.empty()) quotas.erase(it);
   }
 
   // ---- presence ----------------------------------------------------------------------------

@@ -34,6 +34,13 @@ struct Room {
   std::map<ClientId, PublicKey> connections; ///< Connections that got `joined`: events go here.
   std::optional<TimestampMs> idle_deadline;  ///< Set while nobody is present.
   std::set<std::string> user_ids;
+  std::string creator; ///< Quota key of whoever created it; empty when not counted.
+};
+
+/// Room creations of one quota key.
+struct QuotaUse {
+  std::uint32_t live_rooms = 0;
+  std::deque<TimestampMs> created; ///< Creation times within the last minute.
 };
 
 /// Replies must leave in request order even when some wait for the store.
@@ -67,6 +74,7 @@ struct Connection {
   Challenge challenge{};
   std::map<std::string, PublicKey, std::less<>> rooms; ///< Joined rooms, with the key used.
   ReplyQueue replies;
+  std::string quota_key;
   double tokens = 0;
   std::uint32_t refused_in_a_row = 0;
   TimestampMs refilled_at = 0;

@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server" --port 0 --store memory --rate-limit-per-second 0 >"$work/server.out" 2>"$work/server.err" &
+"$server" --port 0 --store memory --rate-limit-per-second 0 --max-rooms-per-minute 0 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 port=""
 for _ in $(seq 100); do

@@ -44,8 +44,10 @@ std::int64_t num_of(const json::object& frame, std::string_view key) {
   return v->to_number<std::int64_t>();
 }
 
-Peer::Peer(InProcessTransport& transport, KeyPair key, std::function<void()> settle)
-    : conn_(transport.connect()), settle_(std::move(settle)), key_(std::move(key)) {
+Peer::Peer(InProcessTransport& transport, KeyPair key, std::function<void()> settle,
+           std::string quota_key)
+    : conn_(transport.connect(std::move(quota_key))), settle_(std::move(settle)),
+      key_(std::move(key)) {
   auto first = conn_->take();
   REQUIRE(first);
   hello_ = parse_object(*first);

@@ -27,7 +27,9 @@ namespace json = boost::json;
 class Peer {
 public:
   /// `settle` runs after every request, so replies of an asynchronous store are in.
-  Peer(InProcessTransport& transport, KeyPair key, std::function<void()> settle = {});
+  /// `quota_key` is what the connection's room creations count against (its address).
+  Peer(InProcessTransport& transport, KeyPair key, std::function<void()> settle = {},
+       std::string quota_key = {});
 
   /// Sends `request` with a fresh integer id unless it has one; returns the reply.
   json::object call(json::object request);

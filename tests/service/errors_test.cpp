@@ -980,6 +980,39 @@ TEST_CASE("precedence: the signature is checked before the counter") {
 
 // ==== Rate limiting and storage failures =====================================================
 
+TEST_CASE("room_quota_exceeded: an address may keep a few rooms alive at once") {
+  tinychat::ServiceConfig config;
+  config.room_quota = {2, 0};
+  config.limits.room_idle_seconds = 60;
+  ChatFixture chat(config);
+  const auto settle = [&] { chat.settle(); };
+  Peer first(*chat.transport, tinychat::KeyPair::generate(), settle, "ip 10.0.0.1");
+  Peer second(*chat.transport, tinychat::KeyPair::generate(), settle, "ip 10.0.0.1");
+  Peer elsewhere(*chat.transport, tinychat::KeyPair::generate(), settle, "ip 10.0.0.2");
+  first.create_room();
+  second.create_room();
+  check_error(first.call({{"type", "create_room"}, {"id", 1}}), "room_quota_exceeded", 1);
+  check_error(second.call({{"type", "create_room"}, {"id", 2}}), "room_quota_exceeded", 2);
+  CHECK_FALSE(elsewhere.create_room().empty());
+  chat.advance_seconds(61); // both rooms idle-deleted: their places are free
+  CHECK_FALSE(first.create_room().empty());
+}
+
+TEST_CASE("room_quota_exceeded: an address may create only so many rooms a minute") {
+  tinychat::ServiceConfig config;
+  config.room_quota = {0, 3};
+  ChatFixture chat(config);
+  Peer peer(
+      *chat.transport, tinychat::KeyPair::generate(), [&] { chat.settle(); }, "ip 10.0.0.1");
+  for (int i = 0; i < 3; ++i)
+    peer.create_room();
+  check_error(peer.call({{"type", "create_room"}, {"id", 1}}), "room_quota_exceeded", 1);
+  chat.clock.advance_ms(59'000);
+  check_error(peer.call({{"type", "create_room"}, {"id", 2}}), "room_quota_exceeded", 2);
+  chat.clock.advance_ms(1'000);
+  CHECK_FALSE(peer.create_room().empty());
+}
+
 TEST_CASE("rate_limited: a connection that keeps flooding is closed with 1008") {
   tinychat::ServiceConfig config;
   config.rate_limit = {1, 2, 50};

@@ -6,6 +6,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/json.hpp>
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
@@ -23,6 +24,7 @@
 namespace tinychat::test {
 namespace {
 
+namespace json = boost::json;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
@@ -102,6 +104,21 @@ TEST_CASE("connections: beyond the global cap an upgrade gets 503") {
   RawWebSocket only(server.port());
   CHECK(upgrade_status(server.port(), "/v1/ws") == 503);
   only.read_text(); // hello: the admitted connection works
+}
+
+TEST_CASE("room quota: without authentication room creations count per client address") {
+  ServerProcess server({"--max-rooms-per-minute", "1"});
+  RawWebSocket first(server.port());
+  RawWebSocket second(server.port());
+  first.read_text();
+  second.read_text();
+  REQUIRE_FALSE(first.write(R"({"type":"create_room","id":1})"));
+  CHECK(json::parse(first.read_text()).at("type") == "room_created");
+  // Another connection from the same address shares the quota.
+  REQUIRE_FALSE(second.write(R"({"type":"create_room","id":2})"));
+  const auto refused = json::parse(second.read_text()).as_object();
+  CHECK(refused.at("code") == "room_quota_exceeded");
+  CHECK(refused.at("id") == 2);
 }
 
 } // namespace tinychat::test

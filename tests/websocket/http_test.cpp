@@ -76,6 +76,9 @@ TEST_CASE("server: --help lists every flag with its default and exits 0") {
                            "--max-connections",
                            "--max-connections-per-ip",
                            "--allowed-origin",
+                           "--rate-limit-close-after",
+                           "--max-live-rooms-per-user",
+                           "--max-rooms-per-minute",
                            "--version"})
     CHECK_MESSAGE(result.out.find(flag) != std::string::npos, flag);
   CHECK(result.out.find("(default 65536)") != std::string::npos);

@@ -24,6 +24,8 @@ enum class error {
   stale_client_seq,
   rate_limited,
   internal,
+  unauthorized,
+  room_quota_exceeded,
 };
 
 /// The wire spelling of a code, e.g. "room_not_found".

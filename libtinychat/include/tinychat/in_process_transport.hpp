@@ -33,8 +33,9 @@ public:
   /// frames it produced. This is how an asynchronous Store's completions get back in.
   void run(const std::function<void()>& work);
 
-  /// Opens a connection; its `hello` is delivered at once.
-  std::unique_ptr<InProcessConnection> connect();
+  /// Opens a connection; its `hello` is delivered at once. `quota_key` is what its room
+  /// creations count against (as a client address would); empty: no room quota.
+  std::unique_ptr<InProcessConnection> connect(std::string quota_key = {});
 
 private:
   friend class InProcessConnection;

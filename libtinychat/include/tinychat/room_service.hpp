@@ -26,10 +26,17 @@ public:
   virtual void close(ClientId client, std::uint16_t code, std::string_view reason) = 0;
 };
 
+/// Room creation per user (an address, when there is no authentication). 0: no limit.
+struct RoomQuota {
+  std::uint32_t live_rooms = 100;        ///< rooms it created that are still alive
+  std::uint32_t created_per_minute = 60; ///< rooms it created in the last 60 s
+};
+
 /// Settings of a RoomService.
 struct ServiceConfig {
   Limits limits;
   RateLimit rate_limit;
+  RoomQuota room_quota;
 };
 
 /// Serves protocol v1 to any number of connections.
@@ -44,8 +51,10 @@ public:
   RoomService(const RoomService&) = delete;
   RoomService& operator=(const RoomService&) = delete;
 
-  /// A new connection: sends it `hello` with a fresh challenge.
-  void connect(ClientId client);
+  /// A new connection: sends it `hello` with a fresh challenge. `quota_key` names who its
+  /// room creations count against (PROTOCOL.md 9: the client's address without
+  /// authentication); empty: no room quota.
+  void connect(ClientId client, std::string quota_key = {});
   /// One complete text message from `client` (valid UTF-8, within max_frame_bytes: the
   /// transport enforces those with close codes 1007 and 1009).
   void receive(ClientId client, std::string_view text);
