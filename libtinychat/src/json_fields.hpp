@@ -37,7 +37,11 @@ inline std::optional<std::string_view> as_string(const json::value* v) {
   return std::nullopt;
 }
 
-/// Parses text into a JSON value; nullopt when it is not JSON. Lone UTF-16 surrogate escapes
+/// True when an object in `json_text` (valid JSON) has some key twice.
+bool has_duplicate_keys(std::string_view json_text, const json::parse_options& options);
+
+/// Parses text into a JSON value; nullopt when it is not JSON, or has an object with a key
+/// twice. Lone UTF-16 surrogate escapes
 /// (which Boost.JSON refuses) become U+007F, a control character, so a text or name holding
 /// one is answered `invalid_text` / `invalid_name` instead of failing the whole frame.
 std::optional<json::value> parse_json(std::string_view text);

@@ -81,10 +81,13 @@ std::optional<json::value> parse_json(std::string_view text) {
   options.max_depth = 64;
   boost::system::error_code ec;
   json::value v = json::parse(text, ec, {}, options);
-  if (!ec) return v;
+  if (!ec) {
+    if (has_duplicate_keys(text, options)) return std::nullopt;
+    return v;
+  }
   if (auto fixed = replace_lone_surrogates(text)) {
     v = json::parse(*fixed, ec, {}, options);
-    if (!ec) return v;
+    if (!ec && !has_duplicate_keys(*fixed, options)) return v;
   }
   return std::nullopt;
 }

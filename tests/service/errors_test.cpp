@@ -208,6 +208,25 @@ TEST_CASE("bad_request: a frame that is not one JSON object is answered with id 
   CHECK(type_of(alice.call({{"type", "ping"}})) == "pong"); // the connection stays usable
 }
 
+TEST_CASE("bad_request: a frame with a key twice is refused, whichever copy would count") {
+  ChatFixture chat(roomy());
+  auto& alice = chat.connect();
+  auto room = alice.create_room();
+  alice.join(room, "alice");
+  for (std::string text :
+       {std::string(R"({"type":"ping","id":5,"id":6})"),
+        std::string(R"({"type":"ping","type":"ping","id":5})"),
+        R"({"type":"history","id":5,"room_id":")" + room + R"(","room_id":")" + room + R"("})",
+        std::string(R"({"type":"ping","id":5,"extra":{"a":1,"a":2}})"),
+        std::string(R"({"type":"ping","id":5,"extra":[{"a":1},{"a":2,"b":[{"c":1,"c":1}]}]})"),
+        std::string(R"({"type":"ping","id":5,"id":5})")}) {
+    CAPTURE(text);
+    check_error(alice.call_raw(text), "bad_request");
+  }
+  // The same key in different objects is no duplicate.
+  CHECK(type_of(alice.call_raw(R"({"type":"ping","id":5,"extra":[{"id":1},{"id":2}]})")) == "pong");
+}
+
 TEST_CASE("frames: unknown fields and surrounding white space are no error") {
   ChatFixture chat(roomy());
   auto& alice = chat.connect();
