@@ -247,6 +247,18 @@ TEST_CASE("frames: an unknown field is ignored however deeply it nests") {
   CHECK(reply == json::object{{"type", "pong"}, {"id", 1}});
 }
 
+TEST_CASE("bad_request: a frame nested deeper than 64 levels, however deep") {
+  ChatFixture chat(roomy());
+  auto& alice = chat.connect();
+  for (std::size_t depth : {65u, 1000u, 30000u}) {
+    CAPTURE(depth);
+    auto reply = alice.call_raw(
+        with_raw({{"type", "ping"}, {"id", 1}}, "extra", repeat("[", depth) + repeat("]", depth)));
+    check_error(reply, "bad_request");
+  }
+  CHECK(type_of(alice.call({{"type", "ping"}})) == "pong");
+}
+
 TEST_CASE("bad_request: an invalid id is answered with id null") {
   ChatFixture chat(roomy());
   auto& alice = chat.connect();
