@@ -2,8 +2,9 @@
 /// The TCP layer under a session's websocket::stream, with one ordered write queue shared by
 /// Beast's own frames (the handshake answer, pongs, pings, the close) and the session's
 /// messages. Messages are framed here, straight into the queue, from any thread; everything
-/// queued while a write is in flight leaves in the next single write. At 500 recipients a
-/// message, one write per message per socket is what limits a server; this is the fix.
+/// queued while a write is in flight, or within the coalescing window after one, leaves in
+/// the next single write. At 500 recipients a message, one write per message per socket is
+/// what limits a server (BENCHMARKS.md).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
