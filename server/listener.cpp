@@ -7,8 +7,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
+#include <cerrno>
 #include <chrono>
-#include <system_error>
 
 namespace tinychat::server {
 
@@ -49,8 +49,11 @@ void Listener::do_accept() {
 
 void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  // ENFILE by value: comparing with std::errc goes through a virtual category lookup that
+  // UBSan's vptr check flags in Boost 1.81.
   if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
-      ec == net::error::no_memory || ec == std::errc::too_many_files_open_in_system) {
+      ec == net::error::no_memory ||
+      (ec.category() == boost::system::system_category() && ec.value() == ENFILE)) {
     // The connection stays in the backlog, so accepting again at once would fail again at
     // once: keep serving the connections we have and retry a little later.
     fail(ec, "accept");

@@ -38,24 +38,21 @@ ServerState::ServerState(net::io_context& ioc, const Options& options)
 ServerState::~ServerState() = default;
 
 std::optional<Admission> ServerState::admit(const std::string& address) {
-  std::lock_guard lock(admission_mutex_);
-  if (max_connections_ && admitted_ >= max_connections_) return std::nullopt;
-  auto& from_address = admitted_per_ip_[address];
+  std::lock_guard lock(connections_->mutex);
+  if (max_connections_ && connections_->total >= max_connections_) return std::nullopt;
+  auto& from_address = connections_->per_address[address];
   if (max_connections_per_ip_ && from_address >= max_connections_per_ip_) return std::nullopt;
-  ++admitted_;
+  ++connections_->total;
   ++from_address;
-  return Admission(*this, address);
-}
-
-void ServerState::release(const std::string& address) {
-  std::lock_guard lock(admission_mutex_);
-  --admitted_;
-  if (auto it = admitted_per_ip_.find(address); it != admitted_per_ip_.end() && --it->second == 0)
-    admitted_per_ip_.erase(it);
+  return Admission(connections_, address);
 }
 
 Admission::~Admission() {
-  if (state_) state_->release(address_);
+  if (!count_) return; // moved from
+  std::lock_guard lock(count_->mutex);
+  --count_->total;
+  auto it = count_->per_address.find(address_);
+  if (it != count_->per_address.end() && --it->second == 0) count_->per_address.erase(it);
 }
 
 void ServerState::start() {

@@ -26,22 +26,28 @@
 namespace tinychat::server {
 
 class WebSocketSession;
-class ServerState;
+
+/// Open WebSocket connections, in all and per address. Thread-safe.
+struct ConnectionCount {
+  std::mutex mutex;
+  std::size_t total = 0;
+  std::unordered_map<std::string, std::size_t> per_address;
+};
 
 /// One WebSocket connection's place under --max-connections and --max-connections-per-ip;
-/// gives it back when destroyed.
+/// gives it back when destroyed. It shares the count, since a session may outlive the
+/// ServerState when the server stops.
 class Admission {
 public:
-  Admission(ServerState& state, std::string address)
-      : state_(&state), address_(std::move(address)) {}
-  Admission(Admission&& other) noexcept
-      : state_(std::exchange(other.state_, nullptr)), address_(std::move(other.address_)) {}
+  Admission(std::shared_ptr<ConnectionCount> count, std::string address)
+      : count_(std::move(count)), address_(std::move(address)) {}
+  Admission(Admission&&) noexcept = default;
   Admission& operator=(Admission&&) = delete;
   ~Admission();
   const std::string& address() const noexcept { return address_; }
 
 private:
-  ServerState* state_;
+  std::shared_ptr<ConnectionCount> count_;
   std::string address_;
 };
 
@@ -83,9 +89,6 @@ public:
   void shutdown(std::function<void()> drained);
 
 private:
-  friend class Admission;
-  void release(const std::string& address);
-
   void deliver(ClientId client, Frame frame) override;
   void close(ClientId client, std::uint16_t code, std::string_view reason) override;
   void schedule_tick();
@@ -98,9 +101,7 @@ private:
   std::vector<std::string> allowed_origins_;
   std::size_t max_connections_;
   std::size_t max_connections_per_ip_;
-  std::mutex admission_mutex_;
-  std::size_t admitted_ = 0;
-  std::unordered_map<std::string, std::size_t> admitted_per_ip_;
+  std::shared_ptr<ConnectionCount> connections_ = std::make_shared<ConnectionCount>();
   std::unique_ptr<Store> store_;
   SystemClock clock_;
   RoomService service_;
