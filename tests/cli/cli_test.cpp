@@ -81,6 +81,15 @@ constexpr auto owner_rw = fs::perms::owner_read | fs::perms::owner_write;
 const std::string a_seed = std::string(64, 'a') + "\n";
 const std::string unknown_room = std::string(26, 'a');
 
+// A server, a scratch directory, and ann present in a fresh room.
+struct AnnInRoom {
+  AnnInRoom() { ann.join(room, "ann"); }
+  ServerProcess server;
+  TempDir dir;
+  ChatUser ann{server.ws_url()};
+  const std::string room = ann.create_room();
+};
+
 } // namespace
 
 TEST_CASE("cli create: prints the id of a new room and exits 0") {
@@ -94,12 +103,8 @@ TEST_CASE("cli create: prints the id of a new room and exits 0") {
   CHECK(user.join(lines[0], "ann").room_id == lines[0]); // the room is live
 }
 
-TEST_CASE("cli join: piped lines reach another user signed and in order, then it exits 0") {
-  ServerProcess server;
-  TempDir dir;
-  ChatUser ann(server.ws_url());
-  const std::string room = ann.create_room();
-  ann.join(room, "ann");
+TEST_CASE_FIXTURE(AnnInRoom,
+                  "cli join: piped lines reach another user signed and in order, then it exits 0") {
 
   const Run run = run_cli(join_command(server, room, "bot", dir.path() / "key"),
                           "first\n\nsecond line\nthird, without newline");
@@ -114,12 +119,7 @@ TEST_CASE("cli join: piped lines reach another user signed and in order, then it
                                                       "[3] bot: third, without newline"});
 }
 
-TEST_CASE("cli join: prints history, then live messages of another user") {
-  ServerProcess server;
-  TempDir dir;
-  ChatUser ann(server.ws_url());
-  const std::string room = ann.create_room();
-  ann.join(room, "ann");
+TEST_CASE_FIXTURE(AnnInRoom, "cli join: prints history, then live messages of another user") {
   ann.send(room, "before you came");
   ann.send(room, "two\nlines");
 
@@ -139,12 +139,7 @@ TEST_CASE("cli join: prints history, then live messages of another user") {
   CHECK(cli.wait(event_timeout) == 0);
 }
 
-TEST_CASE("cli join: SIGINT and SIGTERM end it with status 0") {
-  ServerProcess server;
-  TempDir dir;
-  ChatUser ann(server.ws_url());
-  const std::string room = ann.create_room();
-  ann.join(room, "ann");
+TEST_CASE_FIXTURE(AnnInRoom, "cli join: SIGINT and SIGTERM end it with status 0") {
   for (const int signal_number : {SIGINT, SIGTERM}) {
     const std::string name = signal_number == SIGINT ? "int" : "term";
     ChildProcess cli(join_command(server, room, name, dir.path() / "key"),
@@ -155,12 +150,9 @@ TEST_CASE("cli join: SIGINT and SIGTERM end it with status 0") {
   }
 }
 
-TEST_CASE("cli key: created 0600 under XDG_CONFIG_HOME and reused: same user, counter goes on") {
-  ServerProcess server;
-  TempDir dir;
-  ChatUser ann(server.ws_url());
-  const std::string room = ann.create_room();
-  ann.join(room, "ann");
+TEST_CASE_FIXTURE(
+    AnnInRoom,
+    "cli key: created 0600 under XDG_CONFIG_HOME and reused: same user, counter goes on") {
   const fs::path config = dir.path() / "config";
   const std::vector<std::string> command{cli_path, "--url", server.ws_url(), "join", room,
                                          "--name", "kim"};
