@@ -177,7 +177,7 @@ const std::vector<Flag>& flags() {
          o.service.rate_limit.per_second = parse_rate("rate-limit-per-second", v);
        }},
       {"rate-limit-close-after",
-       "refusals in a row that close a flooding connection with 1008 (0: never)",
+       "refusals beyond accepted requests that close a flooding connection with 1008 (0: never)",
        [](const Options& o) { return std::to_string(o.service.rate_limit.close_after_refusals); },
        [](Options& o, std::string_view v) {
          o.service.rate_limit.close_after_refusals = static_cast<std::uint32_t>(parse_integer(

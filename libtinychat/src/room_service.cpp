@@ -46,13 +46,13 @@ void RoomService::receive(ClientId client, PreparedRequest prepared) {
   auto& decoded = prepared.decoded;
   if (auto wait = impl_->take_token(conn)) {
     const auto close_after = impl_->config.rate_limit.close_after_refusals;
-    if (close_after && ++conn.refused_in_a_row >= close_after)
+    if (close_after && ++conn.flood_score >= close_after)
       return impl_->outbox.close(client, 1008, "flooding: too many requests refused");
     RequestId id = decoded.ok() ? decoded.request().id : decoded.error().id;
     return impl_->reply(
         client, conn, ErrorFrame{id, error::rate_limited, "too many requests; retry later", *wait});
   }
-  conn.refused_in_a_row = 0;
+  if (conn.flood_score > 0) --conn.flood_score;
   if (!decoded.ok()) return impl_->reply(client, conn, decoded.error());
   Request& request = decoded.request();
   std::visit(

@@ -76,7 +76,9 @@ struct Connection {
   ReplyQueue replies;
   std::string quota_key;
   double tokens = 0;
-  std::uint32_t refused_in_a_row = 0;
+  /// Refused requests minus accepted ones, never below 0. A flood that lets a token refill
+  /// now and then still climbs; a client that backs off when refused stays near 0.
+  std::uint32_t flood_score = 0;
   TimestampMs refilled_at = 0;
 };
 

@@ -1061,18 +1061,36 @@ TEST_CASE("rate_limited: a connection that keeps flooding is closed with 1008") 
   CHECK(type_of(polite.call({{"type", "ping"}})) == "pong");
 }
 
-TEST_CASE("rate_limited: an accepted request starts the count of refusals again") {
+TEST_CASE("rate_limited: a client that backs off when refused is never closed") {
   tinychat::ServiceConfig config;
   config.rate_limit = {1, 1, 5};
   ChatFixture chat(config);
   auto& peer = chat.connect();
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < 20; ++round) {
     REQUIRE(type_of(peer.call({{"type", "ping"}})) == "pong");
-    for (int i = 0; i < 4; ++i)
-      REQUIRE(code_of(peer.call({{"type", "ping"}})) == "rate_limited");
+    REQUIRE(code_of(peer.call({{"type", "ping"}})) == "rate_limited");
     chat.clock.advance_ms(1000);
   }
   CHECK(peer.connection().is_open());
+}
+
+TEST_CASE("rate_limited: a flood that lets a token refill now and then is still closed") {
+  tinychat::ServiceConfig config;
+  config.rate_limit = {1, 1, 20};
+  ChatFixture chat(config);
+  auto& flooder = chat.connect();
+  int rounds = 0;
+  while (flooder.connection().is_open() && rounds < 10) {
+    ++rounds;
+    REQUIRE(type_of(flooder.call({{"type", "ping"}})) == "pong");
+    for (int i = 0; i < 10 && flooder.connection().is_open(); ++i)
+      flooder.connection().send(R"({"type":"ping"})");
+    flooder.connection().inbox().clear(); // the refusals
+    chat.clock.advance_ms(1000);
+  }
+  REQUIRE_FALSE(flooder.connection().is_open());
+  CHECK(flooder.connection().close_info()->code == 1008);
+  CHECK(rounds == 3); // +10 -1 a round: 9, 18, then the 20th
 }
 
 TEST_CASE("rate_limited: retry_after_ms says when to retry; the refused request did nothing") {

@@ -22,8 +22,8 @@ struct Limits {
 struct RateLimit {
   double per_second = 200;
   double burst = 1500;
-  /// A connection refused this many requests in a row (none accepted between) is flooding:
-  /// it is closed with 1008. 0: never.
+  /// A connection refused this many more requests than it had accepted since (each accepted
+  /// request takes one refusal off the count) is flooding: it is closed with 1008. 0: never.
   std::uint32_t close_after_refusals = 1000;
 };
 
