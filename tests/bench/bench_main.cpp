@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
     case Scenario::ingress:
     case Scenario::fanout:
     case Scenario::latency:
+    case Scenario::flood:
       results = run_traffic(options, endpoint);
       break;
     case Scenario::idle:

@@ -30,7 +30,8 @@ unsigned whole(std::string_view flag, const std::string& value, unsigned min, un
 
 Scenario parse_scenario(const std::string& name) {
   for (Scenario s :
-       {Scenario::ingress, Scenario::fanout, Scenario::latency, Scenario::idle, Scenario::churn})
+       {Scenario::ingress, Scenario::fanout, Scenario::latency, Scenario::idle, Scenario::churn,
+        Scenario::flood})
     if (name == scenario_name(s)) return s;
   throw UsageError("unknown scenario '" + name + "'");
 }
@@ -59,6 +60,9 @@ void fill_defaults(Options& o, const std::set<std::string>& given) {
   case Scenario::churn:
     d = {10, 0, 0, 20, 1, 100, 0};
     break;
+  case Scenario::flood:
+    d = {1, 2, 1, 0, 64, 100, 20};
+    break;
   }
   const auto unset = [&](const char* flag) { return !given.contains(flag); };
   if (unset("--rooms")) o.rooms = d.rooms;
@@ -68,11 +72,13 @@ void fill_defaults(Options& o, const std::set<std::string>& given) {
   if (unset("--window")) o.window = d.window;
   if (unset("--text-bytes")) o.text_bytes = d.text_bytes;
   if (unset("--rate")) o.rate = d.rate;
+  if (o.scenario == Scenario::flood && unset("--abusers")) o.abusers = 50;
+  if (o.scenario == Scenario::flood && unset("--duration")) o.duration = 60;
   // Connections spread over rooms of at most --members each.
   if (o.scenario == Scenario::idle && unset("--rooms"))
     o.rooms = (o.connections + o.members - 1) / o.members;
   const bool traffic = o.scenario == Scenario::ingress || o.scenario == Scenario::fanout ||
-                       o.scenario == Scenario::latency;
+                       o.scenario == Scenario::latency || o.scenario == Scenario::flood;
   if (traffic && o.senders > o.members) throw UsageError("--senders cannot exceed --members");
   if (traffic && o.senders == 0) throw UsageError("--senders must be at least 1");
 }
@@ -91,6 +97,8 @@ const char* scenario_name(Scenario scenario) {
     return "idle";
   case Scenario::churn:
     return "churn";
+  case Scenario::flood:
+    return "flood";
   }
   return "?";
 }
@@ -131,6 +139,8 @@ Options parse_options(const std::vector<std::string>& args) {
       o.senders = whole(arg, v, 0, big);
     else if (arg == "--connections")
       o.connections = whole(arg, v, 1, big);
+    else if (arg == "--abusers")
+      o.abusers = whole(arg, v, 0, big);
     else if (arg == "--rate")
       o.rate = number(arg, v, 0, 1e7);
     else if (arg == "--duration")
@@ -187,6 +197,10 @@ scenarios:
             --duration seconds with a `ping` every --ping-interval; drops and server memory
   churn     --connections N workers (default 20) cycling connect, join, leave, close in
             --rooms rooms (default 10); cycles/s and cycle latency
+  flood     a latency run in one room while --abusers connections (default 50) flood another
+            room: junk frames, badly signed sends, history and create_room floods, pings,
+            oversized and binary messages, each reconnecting whenever it is closed
+            defaults: --rooms 1 --members 2 --senders 1 --rate 20 --duration 60
 
 flags:
   --url URL             the server's WebSocket URL (required)
@@ -194,6 +208,7 @@ flags:
   --members N           members (connections) per room
   --senders K           sending members per room (fanout: K senders of the one room)
   --connections N       idle: connections in all; churn: connections cycling at once
+  --abusers N           flood: abusive connections (default 50)
   --rate R              offered msgs/s in all, spread evenly over the senders; 0: unpaced,
                         each sender keeps --window sends in flight
   --duration S          measured seconds (default 10)

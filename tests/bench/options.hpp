@@ -9,7 +9,7 @@
 
 namespace tinychat::bench {
 
-enum class Scenario { ingress, fanout, latency, idle, churn };
+enum class Scenario { ingress, fanout, latency, idle, churn, flood };
 
 /// A command line that cannot be used; the message says why.
 class UsageError : public std::runtime_error {
@@ -25,6 +25,7 @@ struct Options {
   unsigned members = 0;          // per room
   unsigned senders = 0;          // per room
   unsigned connections = 0;      // idle: in all; churn: cycling at once
+  unsigned abusers = 0;          // flood: abusive connections
   double rate = 0;               // msgs/s offered in all; 0: as fast as the window allows
   double duration = 10;          // seconds measured
   double warmup = 2;             // seconds of traffic before measuring

@@ -3,10 +3,12 @@
 
 #include "scenarios.hpp"
 
+#include "abusers.hpp"
 #include "measure.hpp"
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 namespace tinychat::bench {
 
@@ -60,12 +62,29 @@ Results run_traffic(const Options& o, const Endpoint& endpoint) {
       static_cast<double>(run.senders.front().budget * sender_count),
       std::chrono::duration<double>(Clock::now() - sign_start).count());
 
+  std::optional<Abusers> abusers;
+  if (o.abusers > 0) {
+    abusers.emplace(run, o.abusers, create_room(run));
+    abusers->start();
+  }
   run.phase.start = Clock::now();
   run.phase.sending = true;
   start_sending(run);
   const auto [a, b] = measure_window(run.phase, run.stats, o.warmup, o.duration, o.server_pid);
 
   drain(run, o.drain, r);
+  if (abusers) {
+    abusers->stop(10);
+    const double frames = static_cast<double>(abusers->frames());
+    r.shape += ", " + plural(o.abusers, "abuser", "abusers") + " flooding another room";
+    r.notes.push_back("abusers sent " + std::to_string(static_cast<std::uint64_t>(frames)) +
+                      " frames (" +
+                      std::to_string(static_cast<std::uint64_t>(
+                          frames / (o.warmup + o.duration + o.drain))) +
+                      "/s over the run)");
+    for (auto& row : abusers->summary())
+      r.notes.push_back(std::move(row));
+  }
   close_all(run, 10);
   run.threads.stop();
   fill_rates(r, a, b, baseline_rss);
