@@ -63,6 +63,7 @@ public:
   ServerState& operator=(const ServerState&) = delete;
 
   const Limits& limits() const noexcept { return limits_; }
+  const RateLimit& rate_limit() const noexcept { return rate_limit_; }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
   std::chrono::microseconds coalesce() const noexcept { return coalesce_; }
 
@@ -96,6 +97,7 @@ private:
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   Limits limits_;
+  RateLimit rate_limit_;
   std::size_t max_queued_bytes_;
   std::chrono::microseconds coalesce_;
   std::vector<std::string> allowed_origins_;

@@ -2,13 +2,39 @@
 
 #include "user_id.hpp"
 
+#include <algorithm>
 #include <type_traits>
 #include <utility>
 
 namespace tinychat {
 
+namespace {
+
+// How much faster than the service's the bucket refills, and how much deeper it is: the two
+// buckets see a request at slightly different times.
+constexpr double leniency = 1.25;
+
+} // namespace
+
+Ingress::Ingress(const Limits& limits, const RateLimit& rate_limit)
+    : limits_(limits), rate_limit_(rate_limit), tokens_(rate_limit.burst * leniency),
+      refilled_at_(std::chrono::steady_clock::now()) {}
+
+bool Ingress::over_rate() {
+  if (rate_limit_.per_second <= 0) return false;
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - refilled_at_).count();
+  refilled_at_ = now;
+  tokens_ = std::min(rate_limit_.burst * leniency,
+                     tokens_ + elapsed * rate_limit_.per_second * leniency);
+  if (tokens_ < 1) return true;
+  tokens_ -= 1;
+  return false;
+}
+
 PreparedRequest Ingress::prepare(std::string_view text) {
   PreparedRequest prepared{Protocol::decode_request(text), std::nullopt};
+  const bool over_rate = this->over_rate(); // every frame costs a token, as in the service
   if (!prepared.decoded.ok()) return prepared;
   std::visit(
       [&](auto& body) {
@@ -24,7 +50,8 @@ PreparedRequest Ingress::prepare(std::string_view text) {
         } else if constexpr (std::is_same_v<Body, SendRequest>) {
           auto it = join_keys_.find(body.room_id);
           // The service answers an invalid text before looking at the signature.
-          if (it == join_keys_.end() || !body.sig || Protocol::validate_text(body.text, limits_))
+          if (over_rate || it == join_keys_.end() || !body.sig ||
+              Protocol::validate_text(body.text, limits_))
             return;
           const PublicKey& key = it->second;
           bool valid = verifier_.verify(

@@ -432,3 +432,51 @@ TEST_CASE("join: a join left before the store confirmed it is never announced") 
   CHECK(type_of(carol.join(room, "bob")) == "joined");
   CHECK(alice.event("member_joined").at("user_name") == "bob");
 }
+
+TEST_CASE("send: a message its Ingress left unchecked, being over the rate, is checked by "
+          "the service") {
+  TwoUsers chat; // the service's own rate limit is far away
+  const std::string user_id = chat.alice.user_id(chat.room);
+  const std::string join = json::serialize(json::object{
+      {"type", "join"},
+      {"room_id", chat.room},
+      {"user_name", "alice"},
+      {"pub_key", chat.alice.pub_key_hex()},
+      {"sig", chat.alice.join_sig(chat.room, "alice")}});
+  const auto send = [&](std::uint64_t seq, const std::string& sig) {
+    return json::serialize(json::object{{"type", "send"},
+                                        {"id", seq},
+                                        {"room_id", chat.room},
+                                        {"client_seq", seq},
+                                        {"text", "hi"},
+                                        {"sig", sig}});
+  };
+  const auto reply_to = [&](tinychat::PreparedRequest prepared) {
+    chat.transport->run([&] {
+      chat.transport->service().receive(chat.alice.connection().id(), std::move(prepared));
+    });
+    chat.settle();
+    auto& inbox = chat.alice.connection().inbox();
+    for (auto it = inbox.begin(); it != inbox.end(); ++it)
+      if (auto frame = json::parse(*it).as_object(); frame.contains("id")) {
+        inbox.erase(it);
+        return frame;
+      }
+    FAIL("no reply");
+    return json::object{};
+  };
+
+  tinychat::Ingress unlimited(tinychat::Limits{});
+  unlimited.prepare(join);
+  CHECK(unlimited.prepare(send(1, chat.alice.message_sig(chat.room, user_id, 1, "hi")))
+            .signature.has_value());
+
+  tinychat::Ingress limited(tinychat::Limits{}, tinychat::RateLimit{1, 1, 0});
+  limited.prepare(join); // takes the one token
+  auto good = limited.prepare(send(1, chat.alice.message_sig(chat.room, user_id, 1, "hi")));
+  auto forged = limited.prepare(send(2, chat.alice.message_sig(chat.room, user_id, 1, "hi")));
+  REQUIRE_FALSE(good.signature.has_value());
+  REQUIRE_FALSE(forged.signature.has_value());
+  CHECK(type_of(reply_to(std::move(good))) == "sent");
+  CHECK(code_of(reply_to(std::move(forged))) == "invalid_signature");
+}

@@ -7,6 +7,7 @@
 #include <tinychat/protocol.hpp>
 #include <tinychat/signature_verifier.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -34,17 +35,29 @@ struct PreparedRequest {
 /// for unless that join failed; RoomService notices a mismatch and falls back to checking
 /// itself, so a wrong guess costs time, never correctness.
 ///
+/// Given the service's RateLimit, it also leaves out the check for a `send` that arrives
+/// while the connection is clearly over its rate, which the service will refuse anyway: a
+/// flood of badly signed messages then costs no Ed25519 work. Its bucket runs on the steady
+/// clock and is a little more generous than the service's, so a request the service accepts
+/// is rarely left for the service to check.
+///
 /// Not thread-safe: use one per connection, from that connection's thread.
 class Ingress {
 public:
-  explicit Ingress(const Limits& limits) : limits_(limits) {}
+  /// `rate_limit`: the service's; the default (0 per second) checks every `send`.
+  explicit Ingress(const Limits& limits, const RateLimit& rate_limit = {0, 0, 0});
 
   /// Decodes `text` (one complete client message) and checks its signature when it is a
   /// `send` to a room this connection asked to join.
   PreparedRequest prepare(std::string_view text);
 
 private:
+  bool over_rate();
+
   Limits limits_;
+  RateLimit rate_limit_;
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point refilled_at_;
   SignatureVerifier verifier_;
   /// Room id to the key of the latest join; at most max_rooms_per_connection entries.
   std::map<std::string, PublicKey, std::less<>> join_keys_;
