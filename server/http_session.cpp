@@ -61,8 +61,12 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     if (!admission)
       return respond(make_refusal(req, http::status::service_unavailable,
                                   "too many connections; retry later"));
+    // A client may send its first frames without waiting for the 101; what the HTTP read
+    // took past the request belongs to the WebSocket.
+    const auto rest = buffer_.cdata();
+    std::string unread(static_cast<const char*>(rest.data()), rest.size());
     std::make_shared<WebSocketSession>(stream_.release_socket(), state_, std::move(*admission))
-        ->run(parser_->release());
+        ->run(parser_->release(), std::move(unread));
     return;
   }
   respond(make_response(req, assets_));

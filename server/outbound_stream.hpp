@@ -62,9 +62,22 @@ public:
   /// Calls `done` on the strand once everything queued has been written (or writing failed).
   void when_flushed(std::function<void(boost::beast::error_code)> done);
 
+  /// Bytes that arrived before the stream took over the socket (a client's first frames,
+  /// read together with its upgrade request); reads return them before reading the socket.
+  /// Call before the first read.
+  void set_unread(std::string bytes) { unread_ = std::move(bytes); }
+
   template <class MutableBufferSequence, class ReadHandler>
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
-    return socket_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+    return boost::asio::async_initiate<ReadHandler, void(boost::beast::error_code, std::size_t)>(
+        [this](auto handler, const MutableBufferSequence& buffers) {
+          if (unread_.empty()) return socket_.async_read_some(buffers, std::move(handler));
+          const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(unread_));
+          unread_.erase(0, n);
+          boost::asio::post(get_executor(), boost::beast::bind_front_handler(
+                                                std::move(handler), boost::beast::error_code{}, n));
+        },
+        handler, buffers);
   }
 
   /// Beast's writes: the bytes are queued and the operation completes at once; a failed
@@ -110,7 +123,8 @@ private:
   boost::asio::steady_timer delay_;
   const clock::duration coalesce_;
   std::weak_ptr<void> owner_;
-  std::mutex mutex_; // guards everything below
+  std::string unread_; // touched only on the strand
+  std::mutex mutex_;   // guards everything below
   std::string pending_;
   std::string in_flight_;
   bool flushing_ = false; // a flush is posted or waiting, or a write is in flight

@@ -28,8 +28,9 @@ WebSocketSession::WebSocketSession(net::ip::tcp::socket&& socket, ServerState& s
     : ws_(std::move(socket), state.coalesce()), state_(state), admission_(std::move(admission)),
       ingress_(state.limits()), close_deadline_(ws_.get_executor()) {}
 
-void WebSocketSession::run(http::request<http::string_body> request) {
+void WebSocketSession::run(http::request<http::string_body> request, std::string unread) {
   ws_.next_layer().set_owner(weak_from_this());
+  ws_.next_layer().set_unread(std::move(unread));
   // PROTOCOL.md 11: ping after 30 s of silence, close 30 s later (Beast pings at idle/2).
   websocket::stream_base::timeout timeout{};
   timeout.handshake_timeout = std::chrono::seconds(10);

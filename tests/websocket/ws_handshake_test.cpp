@@ -73,5 +73,18 @@ TEST_CASE("handshake: POST, HTTP/1.0 and a GET without Upgrade or Connection: Up
   check_served(server.port());
 }
 
+TEST_CASE("handshake: a first frame sent in the same write as the upgrade request is served") {
+  ServerProcess server;
+  FrameClient client(server.port());
+  // Both arrive in one read of the server's HTTP session.
+  const auto head = client.handshake(FrameClient::upgrade_request() +
+                                     frame(opcode::text, R"({"type":"ping","id":"early"})"));
+  REQUIRE(head.status == 101);
+  CHECK(json::parse(client.read_text()).at("type") == "hello");
+  const auto pong = json::parse(client.read_text());
+  CHECK(pong.at("type") == "pong");
+  CHECK(pong.at("id") == "early");
+}
+
 } // namespace
 } // namespace tinychat::test
