@@ -59,6 +59,11 @@ public:
   /// Frames Beast writes (the close frame) still go out. Thread-safe.
   void stop_messages(bool discard);
 
+  /// Calls `overflow` once, on the strand, when Beast's own frames take the bytes queued or
+  /// being written past `max_bytes`: a peer that pings and never reads the pongs must not
+  /// grow the queue without bound. (Messages are measured by queue_text's caller.)
+  void limit_own_frames(std::size_t max_bytes, std::function<void()> overflow);
+
   /// Calls `done` on the strand once everything queued has been written (or writing failed).
   void when_flushed(std::function<void(boost::beast::error_code)> done);
 
@@ -88,6 +93,7 @@ public:
         [this](auto handler, const ConstBufferSequence& buffers) {
           std::size_t n = 0;
           auto ec = queue_bytes(buffers, n);
+          if (!ec && over_limit()) boost::asio::post(get_executor(), overflow_);
           boost::asio::post(get_executor(),
                             boost::beast::bind_front_handler(std::move(handler), ec, n));
         },
@@ -111,6 +117,8 @@ private:
     return {};
   }
 
+  bool over_limit(); // once, when Beast's frames passed the limit
+
   // First byte of an unfragmented close frame: FIN and opcode 0x8.
   static constexpr unsigned char close_frame = 0x88;
 
@@ -132,6 +140,9 @@ private:
   bool taking_messages_ = true;
   boost::beast::error_code failed_;
   std::vector<std::function<void(boost::beast::error_code)>> flushed_waiters_;
+  std::size_t max_bytes_ = 0; // 0: no limit
+  std::function<void()> overflow_;
+  bool overflowed_ = false;
 };
 
 /// Beast's teardown for OutboundStream: let the queue drain (it holds the close frame), then

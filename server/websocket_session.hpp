@@ -54,6 +54,7 @@ private:
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void leave_core();
+  void too_slow(); // the queue outgrew --max-queued-bytes
   void start_close(std::uint16_t code, std::string reason, bool flush);
   void on_close_deadline(boost::beast::error_code ec);
 

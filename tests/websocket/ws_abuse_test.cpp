@@ -1,0 +1,101 @@
+// Abuse below the message level, byte by byte: floods of pings
+// and fragments, and shutdown in the middle of it. The server bounds what each costs and
+// keeps serving everyone else.
+
+#include "raw_frames.hpp"
+#include "support/server_process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tinychat::test {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+// Resident memory of a process, in KiB.
+long resident_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  return -1;
+}
+
+TEST_CASE("limits: a client that pings and never reads the pongs is closed with 4008 instead "
+          "of growing its queue") {
+  ServerProcess server({"--max-queued-bytes", "65536"});
+  FrameClient client(server.port(), FrameClient::served);
+  // 16 MiB of pongs would be owed; the kernel's socket buffers hold a few MiB of them.
+  const std::string ping = frame(opcode::ping, std::string(125, 'p'));
+  std::string burst;
+  for (int i = 0; i < 1000; ++i)
+    burst += ping;
+  int sent = 0;
+  for (; sent < 128'000; sent += 1000)
+    if (client.send(burst)) break; // the server gave up on us
+  int pongs = 0;
+  std::optional<std::uint16_t> code;
+  for (;;) {
+    const auto f = client.read_frame();
+    if (!f) break;
+    if (f->opcode == opcode::close && f->payload.size() >= 2) {
+      code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(f->payload[0]) << 8) |
+                                        static_cast<std::uint8_t>(f->payload[1]));
+      break;
+    }
+    REQUIRE(f->opcode == opcode::pong);
+    REQUIRE_MESSAGE(++pongs < sent, "every pong was queued: the queue is unbounded");
+  }
+  // The close frame, unless the client's silence outlasted the close deadline (TCP close).
+  if (code) CHECK(*code == 4008);
+  CHECK(pongs < sent);
+  check_served(server.port());
+}
+
+TEST_CASE("limits: a flood of empty fragments inside one message costs no memory; the "
+          "message then completes and others are served meanwhile") {
+  ServerProcess server;
+  FrameClient client(server.port(), FrameClient::served);
+  check_served(server.port()); // the server's memory at rest includes one served client
+  const long before = resident_kib(server.pid());
+  REQUIRE_FALSE(client.send(frame(opcode::text, R"({"type":"ping",)", false)));
+  const std::string empty = frame(opcode::continuation, "", false);
+  std::string burst;
+  for (int i = 0; i < 10'000; ++i)
+    burst += empty;
+  for (int i = 0; i < 30; ++i) // 300,000 fragments
+    REQUIRE_FALSE(client.send(burst));
+  check_served(server.port());
+  REQUIRE_FALSE(client.send(frame(opcode::continuation, R"("id":"end"})", true)));
+  CHECK(client.read_text() == R"({"type":"pong","id":"end"})");
+  // Fragment headers are not kept: a few MiB of them leave no trace.
+  CHECK(resident_kib(server.pid()) - before < 2048);
+}
+
+TEST_CASE("shutdown: SIGTERM sends 1001 to every connection, one in the middle of a message "
+          "too, and closes TCP after the echo") {
+  // `shutdown: SIGTERM closes every WebSocket with 1001 and exits 0` (shutdown_test.cpp)
+  // covers the clean case with a Beast client; this one watches the bytes.
+  ServerProcess server;
+  std::vector<std::unique_ptr<FrameClient>> clients;
+  for (int i = 0; i < 5; ++i)
+    clients.push_back(std::make_unique<FrameClient>(server.port(), FrameClient::served));
+  REQUIRE_FALSE(clients[0]->send(frame(opcode::text, R"({"type":)", false)));
+  server.signal(SIGTERM);
+  for (auto& client : clients) {
+    const auto seen = client->read_close();
+    CHECK(seen.code == 1001);
+    CHECK(seen.tcp_closed);
+  }
+  CHECK(server.wait_for_exit(event_timeout) == 0);
+}
+
+} // namespace
+} // namespace tinychat::test
