@@ -135,6 +135,12 @@ const std::vector<Flag>& flags() {
        [](Options& o, std::string_view v) {
          o.max_connections_per_ip = parse_integer("max-connections-per-ip", v, 0, 10'000'000);
        }},
+      {"http-timeout-ms", "milliseconds a client has to send a whole HTTP request",
+       [](const Options& o) { return std::to_string(o.http_timeout.count()); },
+       [](Options& o, std::string_view v) {
+         o.http_timeout =
+             std::chrono::milliseconds(parse_integer("http-timeout-ms", v, 100, 3'600'000));
+       }},
       {"allowed-origin", "another origin whose pages may connect (exact, repeatable)",
        [](const Options& o) {
          std::string list;

@@ -65,6 +65,7 @@ public:
   const Limits& limits() const noexcept { return limits_; }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
   std::chrono::microseconds coalesce() const noexcept { return coalesce_; }
+  std::chrono::milliseconds http_timeout() const noexcept { return http_timeout_; }
 
   const std::vector<std::string>& allowed_origins() const noexcept { return allowed_origins_; }
 
@@ -98,6 +99,7 @@ private:
   Limits limits_;
   std::size_t max_queued_bytes_;
   std::chrono::microseconds coalesce_;
+  std::chrono::milliseconds http_timeout_;
   std::vector<std::string> allowed_origins_;
   std::size_t max_connections_;
   std::size_t max_connections_per_ip_;

@@ -1,4 +1,4 @@
-// Abuse below the message level, byte by byte: floods of pings
+// Abuse below the message level, byte by byte: slow and idle HTTP clients, floods of pings
 // and fragments, and shutdown in the middle of it. The server bounds what each costs and
 // keeps serving everyone else.
 
@@ -26,6 +26,41 @@ long resident_kib(pid_t pid) {
   for (std::string line; std::getline(in, line);)
     if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
   return -1;
+}
+
+TEST_CASE("slowloris: an upgrade request trickled slower than --http-timeout-ms is cut off, "
+          "while other clients are served") {
+  ServerProcess server({"--http-timeout-ms", "1000"});
+  FrameClient slow(server.port());
+  const auto start = clock::now();
+  REQUIRE_FALSE(slow.send("GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "));
+  bool served_meanwhile = false;
+  bool cut_off = false;
+  // One byte every 100 ms, never the end of the request: cut off by the deadline of the
+  // whole request, not by any one pause.
+  while (!cut_off && clock::now() - start < event_timeout) {
+    cut_off = slow.wait_tcp_closed(100ms) || slow.send("a");
+    if (!cut_off && !served_meanwhile && clock::now() - start > 300ms) {
+      check_served(server.port());
+      served_meanwhile = true;
+    }
+  }
+  CHECK(cut_off);
+  CHECK(served_meanwhile);
+  CHECK(clock::now() - start >= 900ms);
+  check_served(server.port());
+}
+
+TEST_CASE("slowloris: connections that never send a request hold no WebSocket place and are "
+          "closed at --http-timeout-ms") {
+  ServerProcess server({"--http-timeout-ms", "1000", "--max-connections", "1"});
+  std::vector<std::unique_ptr<FrameClient>> idle;
+  for (int i = 0; i < 100; ++i)
+    idle.push_back(std::make_unique<FrameClient>(server.port()));
+  // The caps count WebSockets: the one allowed is still free.
+  check_served(server.port());
+  for (auto& client : idle)
+    CHECK(client->wait_tcp_closed());
 }
 
 TEST_CASE("limits: a client that pings and never reads the pongs is closed with 4008 instead "
