@@ -219,6 +219,9 @@ CloseSeen FrameClient::read_close() {
     // Echo it (the server may already have shut its side; that is not an error here).
     (void)send(frame(opcode::close, p.substr(0, 2)));
     seen.tcp_closed = wait_tcp_closed();
+    // The server only shut its sending side; it waits for ours before it lets go.
+    error_code ignored;
+    socket_.close(ignored);
     return seen;
   }
 }

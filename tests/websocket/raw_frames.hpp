@@ -57,7 +57,7 @@ struct CloseSeen {
   std::optional<std::uint16_t> code; ///< nothing: TCP closed without a close frame
   std::string reason;
   std::vector<WireFrame> before; ///< frames that came before the close
-  bool tcp_closed = false;       ///< the server closed TCP after its close frame
+  bool tcp_closed = false;       ///< the server ended its side of TCP after its close frame
 };
 
 /// One TCP connection to the server. Every wait fails (throws std::runtime_error) after
@@ -89,7 +89,7 @@ public:
   /// The next frame, which must be a text frame (throws otherwise).
   std::string read_text();
   /// Reads until the server's close frame, answers it with the same code as RFC 6455 5.5.1
-  /// asks, and waits for the server to close TCP.
+  /// asks, waits for the server to end its side of TCP, then closes this side.
   CloseSeen read_close();
   /// Reads until the server closes TCP, discarding what comes; false when `wait` passed
   /// first.
