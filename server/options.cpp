@@ -141,6 +141,12 @@ const std::vector<Flag>& flags() {
          o.http_timeout =
              std::chrono::milliseconds(parse_integer("http-timeout-ms", v, 100, 3'600'000));
        }},
+      {"idle-timeout-ms", "a silent WebSocket is pinged at half of this, closed at all of it",
+       [](const Options& o) { return std::to_string(o.idle_timeout.count()); },
+       [](Options& o, std::string_view v) {
+         o.idle_timeout =
+             std::chrono::milliseconds(parse_integer("idle-timeout-ms", v, 200, 86'400'000));
+       }},
       {"allowed-origin", "another origin whose pages may connect (exact, repeatable)",
        [](const Options& o) {
          std::string list;

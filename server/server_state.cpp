@@ -29,8 +29,8 @@ std::unique_ptr<Store> open_store(const Options& options, SqliteStore::Post post
 ServerState::ServerState(net::io_context& ioc, const Options& options)
     : strand_(net::make_strand(ioc)), limits_(options.service.limits),
       max_queued_bytes_(options.max_queued_bytes), coalesce_(options.coalesce),
-      http_timeout_(options.http_timeout), allowed_origins_(options.allowed_origins),
-      max_connections_(options.max_connections),
+      http_timeout_(options.http_timeout), idle_timeout_(options.idle_timeout),
+      allowed_origins_(options.allowed_origins), max_connections_(options.max_connections),
       max_connections_per_ip_(options.max_connections_per_ip),
       store_(open_store(
           options, [this](std::function<void()> done) { net::post(strand_, std::move(done)); })),

@@ -35,10 +35,11 @@ void WebSocketSession::run(http::request<http::string_body> request, std::string
   ws_.next_layer().limit_own_frames(state_.max_queued_bytes(), [weak = weak_from_this()] {
     if (const auto self = weak.lock()) self->too_slow();
   });
-  // PROTOCOL.md 11: ping after 30 s of silence, close 30 s later (Beast pings at idle/2).
+  // PROTOCOL.md 11: by default ping after 30 s of silence, close 30 s later (Beast pings at
+  // idle/2).
   websocket::stream_base::timeout timeout{};
   timeout.handshake_timeout = std::chrono::seconds(10);
-  timeout.idle_timeout = std::chrono::seconds(60);
+  timeout.idle_timeout = state_.idle_timeout();
   timeout.keep_alive_pings = true;
   ws_.set_option(timeout);
   ws_.set_option(websocket::stream_base::decorator(

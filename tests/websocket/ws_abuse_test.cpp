@@ -1,5 +1,5 @@
-// Abuse below the message level, byte by byte: slow and idle HTTP clients, floods of pings
-// and fragments, and shutdown in the middle of it. The server bounds what each costs and
+// Abuse below the message level, byte by byte: slow and idle clients, floods of pings and
+// fragments, and shutdown in the middle of it. The server bounds what each costs and
 // keeps serving everyone else.
 
 #include "raw_frames.hpp"
@@ -61,6 +61,37 @@ TEST_CASE("slowloris: connections that never send a request hold no WebSocket pl
   check_served(server.port());
   for (auto& client : idle)
     CHECK(client->wait_tcp_closed());
+}
+
+TEST_CASE("keep-alive: a silent WebSocket is pinged at half --idle-timeout-ms and closed at "
+          "it") {
+  ServerProcess server({"--idle-timeout-ms", "1000"});
+  FrameClient silent(server.port(), FrameClient::served);
+  const auto start = clock::now();
+  const auto ping = silent.read_frame();
+  REQUIRE(ping);
+  CHECK(ping->opcode == opcode::ping);
+  CHECK(clock::now() - start >= 400ms);
+  CHECK(silent.wait_tcp_closed()); // the ping goes unanswered
+  CHECK(clock::now() - start >= 900ms);
+  check_served(server.port());
+}
+
+TEST_CASE("keep-alive: a client that answers the pings stays connected past --idle-timeout-ms") {
+  ServerProcess server({"--idle-timeout-ms", "1000"});
+  FrameClient client(server.port(), FrameClient::served);
+  const auto start = clock::now();
+  int pings = 0;
+  while (clock::now() - start < 2500ms) {
+    const auto ping = client.read_frame();
+    REQUIRE(ping);
+    REQUIRE(ping->opcode == opcode::ping);
+    ++pings;
+    REQUIRE_FALSE(client.send(frame(opcode::pong, ping->payload)));
+  }
+  CHECK(pings >= 2);
+  REQUIRE_FALSE(client.send(frame(opcode::text, R"({"type":"ping","id":"awake"})")));
+  CHECK(client.read_text() == R"({"type":"pong","id":"awake"})");
 }
 
 TEST_CASE("limits: a client that pings and never reads the pongs is closed with 4008 instead "
