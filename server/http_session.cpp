@@ -23,8 +23,6 @@ namespace websocket = beast::websocket;
 namespace {
 
 constexpr std::uint64_t body_limit = 8 * 1024;
-// A client gets this long to send a whole request (also the keep-alive idle limit).
-constexpr auto read_timeout = std::chrono::seconds(10);
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -42,7 +40,9 @@ void HttpSession::run() {
 void HttpSession::do_read() {
   parser_.emplace();
   parser_->body_limit(body_limit);
-  stream_.expires_after(read_timeout);
+  // A deadline for the whole request, not for each read: a client trickling a byte at a
+  // time (slowloris) is cut off like a silent one. Also the keep-alive idle limit.
+  stream_.expires_after(state_.http_timeout());
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
 }
@@ -61,8 +61,12 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     if (!admission)
       return respond(make_refusal(req, http::status::service_unavailable,
                                   "too many connections; retry later"));
+    // A client may send its first frames without waiting for the 101; what the HTTP read
+    // took past the request belongs to the WebSocket.
+    const auto rest = buffer_.cdata();
+    std::string unread(static_cast<const char*>(rest.data()), rest.size());
     std::make_shared<WebSocketSession>(stream_.release_socket(), state_, std::move(*admission))
-        ->run(parser_->release());
+        ->run(parser_->release(), std::move(unread));
     return;
   }
   respond(make_response(req, assets_));

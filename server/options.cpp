@@ -135,6 +135,18 @@ const std::vector<Flag>& flags() {
        [](Options& o, std::string_view v) {
          o.max_connections_per_ip = parse_integer("max-connections-per-ip", v, 0, 10'000'000);
        }},
+      {"http-timeout-ms", "milliseconds a client has to send a whole HTTP request",
+       [](const Options& o) { return std::to_string(o.http_timeout.count()); },
+       [](Options& o, std::string_view v) {
+         o.http_timeout =
+             std::chrono::milliseconds(parse_integer("http-timeout-ms", v, 100, 3'600'000));
+       }},
+      {"idle-timeout-ms", "a silent WebSocket is pinged at half of this, closed at all of it",
+       [](const Options& o) { return std::to_string(o.idle_timeout.count()); },
+       [](Options& o, std::string_view v) {
+         o.idle_timeout =
+             std::chrono::milliseconds(parse_integer("idle-timeout-ms", v, 200, 86'400'000));
+       }},
       {"allowed-origin", "another origin whose pages may connect (exact, repeatable)",
        [](const Options& o) {
          std::string list;

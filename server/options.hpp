@@ -34,6 +34,12 @@ struct Options {
   /// them an upgrade is answered 503.
   std::size_t max_connections = 20000;
   std::size_t max_connections_per_ip = 1000;
+  /// A client must send a whole HTTP request (the WebSocket upgrade included) within this
+  /// time of connecting or of the previous answer, or it is disconnected (slowloris).
+  std::chrono::milliseconds http_timeout{10000};
+  /// A WebSocket connection that sends nothing for half of this is pinged, and closed when
+  /// the whole passes without a frame from it (PROTOCOL.md 11: 30 s, then 30 s more).
+  std::chrono::milliseconds idle_timeout{60000};
   /// Origins besides the server's own whose pages may open WebSockets.
   std::vector<std::string> allowed_origins;
   ServiceConfig service;

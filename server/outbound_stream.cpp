@@ -53,6 +53,20 @@ void OutboundStream::stop_messages(bool discard) {
   if (discard) pending_.clear();
 }
 
+void OutboundStream::limit_own_frames(std::size_t max_bytes, std::function<void()> overflow) {
+  std::lock_guard lock(mutex_);
+  max_bytes_ = max_bytes;
+  overflow_ = std::move(overflow);
+}
+
+bool OutboundStream::over_limit() {
+  std::lock_guard lock(mutex_);
+  if (overflowed_ || max_bytes_ == 0 || pending_.size() + in_flight_.size() <= max_bytes_)
+    return false;
+  overflowed_ = true;
+  return true;
+}
+
 void OutboundStream::when_flushed(std::function<void(beast::error_code)> done) {
   std::lock_guard lock(mutex_);
   if (!flushing_ && pending_.empty()) {

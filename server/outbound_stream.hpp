@@ -59,12 +59,30 @@ public:
   /// Frames Beast writes (the close frame) still go out. Thread-safe.
   void stop_messages(bool discard);
 
+  /// Calls `overflow` once, on the strand, when Beast's own frames take the bytes queued or
+  /// being written past `max_bytes`: a peer that pings and never reads the pongs must not
+  /// grow the queue without bound. (Messages are measured by queue_text's caller.)
+  void limit_own_frames(std::size_t max_bytes, std::function<void()> overflow);
+
   /// Calls `done` on the strand once everything queued has been written (or writing failed).
   void when_flushed(std::function<void(boost::beast::error_code)> done);
 
+  /// Bytes that arrived before the stream took over the socket (a client's first frames,
+  /// read together with its upgrade request); reads return them before reading the socket.
+  /// Call before the first read.
+  void set_unread(std::string bytes) { unread_ = std::move(bytes); }
+
   template <class MutableBufferSequence, class ReadHandler>
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
-    return socket_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+    return boost::asio::async_initiate<ReadHandler, void(boost::beast::error_code, std::size_t)>(
+        [this](auto handler, const MutableBufferSequence& buffers) {
+          if (unread_.empty()) return socket_.async_read_some(buffers, std::move(handler));
+          const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(unread_));
+          unread_.erase(0, n);
+          boost::asio::post(get_executor(), boost::beast::bind_front_handler(
+                                                std::move(handler), boost::beast::error_code{}, n));
+        },
+        handler, buffers);
   }
 
   /// Beast's writes: the bytes are queued and the operation completes at once; a failed
@@ -75,6 +93,7 @@ public:
         [this](auto handler, const ConstBufferSequence& buffers) {
           std::size_t n = 0;
           auto ec = queue_bytes(buffers, n);
+          if (!ec && over_limit()) boost::asio::post(get_executor(), overflow_);
           boost::asio::post(get_executor(),
                             boost::beast::bind_front_handler(std::move(handler), ec, n));
         },
@@ -98,6 +117,8 @@ private:
     return {};
   }
 
+  bool over_limit(); // once, when Beast's frames passed the limit
+
   // First byte of an unfragmented close frame: FIN and opcode 0x8.
   static constexpr unsigned char close_frame = 0x88;
 
@@ -110,7 +131,8 @@ private:
   boost::asio::steady_timer delay_;
   const clock::duration coalesce_;
   std::weak_ptr<void> owner_;
-  std::mutex mutex_; // guards everything below
+  std::string unread_; // touched only on the strand
+  std::mutex mutex_;   // guards everything below
   std::string pending_;
   std::string in_flight_;
   bool flushing_ = false; // a flush is posted or waiting, or a write is in flight
@@ -118,6 +140,9 @@ private:
   bool taking_messages_ = true;
   boost::beast::error_code failed_;
   std::vector<std::function<void(boost::beast::error_code)>> flushed_waiters_;
+  std::size_t max_bytes_ = 0; // 0: no limit
+  std::function<void()> overflow_;
+  bool overflowed_ = false;
 };
 
 /// Beast's teardown for OutboundStream: let the queue drain (it holds the close frame), then

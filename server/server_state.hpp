@@ -66,6 +66,8 @@ public:
   const RateLimit& rate_limit() const noexcept { return rate_limit_; }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
   std::chrono::microseconds coalesce() const noexcept { return coalesce_; }
+  std::chrono::milliseconds http_timeout() const noexcept { return http_timeout_; }
+  std::chrono::milliseconds idle_timeout() const noexcept { return idle_timeout_; }
 
   const std::vector<std::string>& allowed_origins() const noexcept { return allowed_origins_; }
 
@@ -100,6 +102,8 @@ private:
   RateLimit rate_limit_;
   std::size_t max_queued_bytes_;
   std::chrono::microseconds coalesce_;
+  std::chrono::milliseconds http_timeout_;
+  std::chrono::milliseconds idle_timeout_;
   std::vector<std::string> allowed_origins_;
   std::size_t max_connections_;
   std::size_t max_connections_per_ip_;

@@ -28,12 +28,18 @@ WebSocketSession::WebSocketSession(net::ip::tcp::socket&& socket, ServerState& s
     : ws_(std::move(socket), state.coalesce()), state_(state), admission_(std::move(admission)),
       ingress_(state.limits(), state.rate_limit()), close_deadline_(ws_.get_executor()) {}
 
-void WebSocketSession::run(http::request<http::string_body> request) {
+void WebSocketSession::run(http::request<http::string_body> request, std::string unread) {
   ws_.next_layer().set_owner(weak_from_this());
-  // PROTOCOL.md 11: ping after 30 s of silence, close 30 s later (Beast pings at idle/2).
+  ws_.next_layer().set_unread(std::move(unread));
+  // Pongs count too: a peer that pings and never reads is a slow consumer like any other.
+  ws_.next_layer().limit_own_frames(state_.max_queued_bytes(), [weak = weak_from_this()] {
+    if (const auto self = weak.lock()) self->too_slow();
+  });
+  // PROTOCOL.md 11: by default ping after 30 s of silence, close 30 s later (Beast pings at
+  // idle/2).
   websocket::stream_base::timeout timeout{};
   timeout.handshake_timeout = std::chrono::seconds(10);
-  timeout.idle_timeout = std::chrono::seconds(60);
+  timeout.idle_timeout = state_.idle_timeout();
   timeout.keep_alive_pings = true;
   ws_.set_option(timeout);
   ws_.set_option(websocket::stream_base::decorator(
@@ -102,8 +108,11 @@ void WebSocketSession::processed() {
 
 void WebSocketSession::send(const Frame& frame) {
   if (!frame) return;
-  if (ws_.next_layer().queue_text(*frame) <= state_.max_queued_bytes() || too_slow_.exchange(true))
-    return;
+  if (ws_.next_layer().queue_text(*frame) > state_.max_queued_bytes()) too_slow();
+}
+
+void WebSocketSession::too_slow() {
+  if (too_slow_.exchange(true)) return;
   // Memory stays bounded from this instant on; the close itself happens on the strand.
   ws_.next_layer().stop_messages(true);
   net::post(ws_.get_executor(), [self = shared_from_this()] {

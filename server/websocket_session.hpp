@@ -36,8 +36,10 @@ public:
 
   WebSocketSession(boost::asio::ip::tcp::socket&& socket, ServerState& state, Admission admission);
 
-  /// Completes the upgrade `request` that the HTTP session read.
-  void run(boost::beast::http::request<boost::beast::http::string_body> request);
+  /// Completes the upgrade `request` that the HTTP session read; `unread` is what it read
+  /// past the request (the client's first frames, when it did not wait for the answer).
+  void run(boost::beast::http::request<boost::beast::http::string_body> request,
+           std::string unread);
 
   /// Queues one frame. Thread-safe; called by the core for every delivery, so it only copies
   /// the bytes into the write queue.
@@ -52,6 +54,7 @@ private:
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void leave_core();
+  void too_slow(); // the queue outgrew --max-queued-bytes
   void start_close(std::uint16_t code, std::string reason, bool flush);
   void on_close_deadline(boost::beast::error_code ec);
 

@@ -76,6 +76,8 @@ TEST_CASE("server: --help lists every flag with its default and exits 0") {
                            "--max-connections",
                            "--max-connections-per-ip",
                            "--allowed-origin",
+                           "--http-timeout-ms",
+                           "--idle-timeout-ms",
                            "--rate-limit-close-after",
                            "--max-live-rooms-per-user",
                            "--max-rooms-per-minute",
