@@ -50,6 +50,9 @@ void RoomService::receive(ClientId client, PreparedRequest prepared) {
   if (auto wait = impl_->take_token(conn)) {
     const auto close_after = impl_->config.rate_limit.close_after_refusals;
     if (close_after && ++conn.refused_in_a_row >= close_after) {
+      // Requests already on their way keep coming until the transport disconnects; the
+      // connection is closed (and counted) once.
+      if (conn.refused_in_a_row > close_after) return;
       ++impl_->metrics->flood_closes;
       return impl_->outbox.close(client, 1008, "flooding: too many requests refused");
     }
