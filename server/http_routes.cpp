@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "metrics.hpp"
 #include "web_assets.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -95,6 +96,17 @@ std::string content_security_policy(std::string_view host) {
   if (plain_host(host)) connect += " ws://" + std::string(host) + " wss://" + std::string(host);
   return "default-src 'none'; script-src 'self'; style-src 'self'; connect-src " + connect +
          "; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+}
+
+Response make_metrics_response(const Request& req, std::string body) {
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = text_response(req, http::status::method_not_allowed, "method not allowed\n");
+    res.set(http::field::allow, "GET, HEAD");
+    return res;
+  }
+  auto res = base_response(req, http::status::ok, metrics_content_type);
+  res.set(http::field::cache_control, "no-store");
+  return with_body(std::move(res), req, body);
 }
 
 Response make_response(const Request& req, const WebAssets& assets) {

@@ -29,6 +29,12 @@ make_refusal(const boost::beast::http::request<boost::beast::http::string_body>&
 bool origin_allowed(const boost::beast::http::request<boost::beast::http::string_body>& request,
                     const std::vector<std::string>& allowed);
 
+/// The answer to a request for /metrics: `body` (the exposition text) for GET and HEAD, 405
+/// for other methods.
+boost::beast::http::response<boost::beast::http::string_body>
+make_metrics_response(const boost::beast::http::request<boost::beast::http::string_body>& request,
+                      std::string body);
+
 /// The Content-Security-Policy of the page: its own files only, and WebSockets to `host` (the
 /// request's Host header) when that is a plain host[:port]; otherwise to 'self' alone.
 std::string content_security_policy(std::string_view host);

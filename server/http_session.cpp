@@ -2,9 +2,11 @@
 
 #include "http_routes.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 #include "websocket_session.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -52,15 +54,22 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (ec) return fail(ec, "http read");
   auto& req = parser_->get();
   if (websocket::is_upgrade(req) && path_of(req.target()) == websocket_path) {
-    if (!origin_allowed(req, state_.allowed_origins()))
-      return respond(make_refusal(req, http::status::forbidden, "this origin may not connect"));
     beast::error_code ec_address;
     const auto remote = stream_.socket().remote_endpoint(ec_address);
     if (ec_address) return do_close();
-    auto admission = state_.admit(remote.address().to_string());
-    if (!admission)
+    const std::string address = remote.address().to_string();
+    if (!origin_allowed(req, state_.allowed_origins())) {
+      ServerCounters::bump(state_.counters().refused_origin);
+      log_event(LogLevel::info, "connection_refused", {{"reason", "origin"}, {"ip", address}});
+      return respond(make_refusal(req, http::status::forbidden, "this origin may not connect"));
+    }
+    auto admission = state_.admit(address);
+    if (!admission) {
+      ServerCounters::bump(state_.counters().refused_capacity);
+      log_event(LogLevel::info, "connection_refused", {{"reason", "capacity"}, {"ip", address}});
       return respond(make_refusal(req, http::status::service_unavailable,
                                   "too many connections; retry later"));
+    }
     // A client may send its first frames without waiting for the 101; what the HTTP read
     // took past the request belongs to the WebSocket.
     const auto rest = buffer_.cdata();
@@ -69,7 +78,22 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
         ->run(parser_->release(), std::move(unread));
     return;
   }
+  if (state_.metrics_enabled() && path_of(req.target()) == "/metrics" &&
+      !websocket::is_upgrade(req))
+    return serve_metrics();
   respond(make_response(req, assets_));
+}
+
+void HttpSession::serve_metrics() {
+  const auto& req = parser_->get();
+  if (req.method() != http::verb::get && req.method() != http::verb::head)
+    return respond(make_metrics_response(req, {}));
+  // The snapshot is taken on the core strand; the text is made back here, off the core.
+  state_.read_metrics([self = shared_from_this()](MetricsSnapshot snapshot) {
+    net::post(self->stream_.get_executor(), [self, snapshot = std::move(snapshot)] {
+      self->respond(make_metrics_response(self->parser_->get(), render_metrics(snapshot)));
+    });
+  });
 }
 
 void HttpSession::respond(http::response<http::string_body> response) {

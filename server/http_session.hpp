@@ -33,6 +33,7 @@ private:
   void respond(boost::beast::http::response<boost::beast::http::string_body> response);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
+  void serve_metrics();
 
   boost::beast::tcp_stream stream_;
   ServerState& state_;

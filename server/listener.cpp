@@ -56,7 +56,8 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
       (ec.category() == boost::system::system_category() && ec.value() == ENFILE)) {
     // The connection stays in the backlog, so accepting again at once would fail again at
     // once: keep serving the connections we have and retry a little later.
-    fail(ec, "accept");
+    log_event(LogLevel::error, "accept_error",
+              {{"error", ec.message()}, {"detail", "out of resources; retrying in 100 ms"}});
     retry_timer_.expires_after(std::chrono::milliseconds(100));
     retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
       if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
@@ -64,7 +65,7 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
     return;
   }
   if (ec) {
-    fail(ec, "accept");
+    if (!is_routine(ec)) log_event(LogLevel::warn, "accept_error", {{"error", ec.message()}});
   } else {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -49,12 +50,22 @@ void raise_descriptor_limit() {
 int serve(const tinychat::server::Options& options) {
   using namespace tinychat::server;
   raise_descriptor_limit();
+  log_event(LogLevel::info, "start",
+            {{"version", TINYCHAT_VERSION},
+             {"store", options.store},
+             {"data_dir", options.store == "sqlite" ? options.data_dir : std::string("none")},
+             {"bind", options.bind},
+             {"port", std::to_string(options.port)},
+             {"threads", std::to_string(options.threads)},
+             {"metrics", options.metrics ? "on" : "off"},
+             {"config", options.config_file.empty() ? std::string("none") : options.config_file}});
   net::io_context ioc(static_cast<int>(options.threads));
   std::optional<ServerState> state_holder;
   try {
     state_holder.emplace(ioc, options);
   } catch (const tinychat::StoreOpenError& e) {
-    log_line(std::string("cannot open the store: ") + e.what());
+    log_event(LogLevel::error, "store_error",
+              {{"detail", std::string("cannot open the store: ") + e.what()}});
     return 1;
   }
   ServerState& state = *state_holder;
@@ -66,21 +77,36 @@ int serve(const tinychat::server::Options& options) {
   try {
     listener = std::make_shared<Listener>(ioc, endpoint, state, assets);
   } catch (const boost::system::system_error& e) {
-    log_line("cannot listen on " + options.bind + ":" + std::to_string(options.port) + ": " +
-             e.code().message());
+    log_event(LogLevel::error, "listen_error",
+              {{"address", options.bind},
+               {"port", std::to_string(options.port)},
+               {"error", e.code().message()}});
     return 1;
   }
   net::signal_set signals(ioc, SIGINT, SIGTERM);
+  // No reload: settings apply at start only. A SIGHUP (a habit of init systems) must not
+  // end the process, so it is noted and otherwise ignored.
+  net::signal_set hangups(ioc, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_hangup = [&](boost::system::error_code ec,
+                                                                      int) {
+    if (ec) return;
+    log_event(LogLevel::warn, "reload_unsupported",
+              {{"detail", "settings apply at start; restart the server to change them"}});
+    hangups.async_wait(on_hangup);
+  };
+  hangups.async_wait(on_hangup);
   net::steady_timer grace_timer(ioc);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
-    log_line("shutting down");
+    log_event(LogLevel::info, "shutdown_begin");
+    hangups.cancel();
     listener->stop();
     state.shutdown([&ioc] { ioc.stop(); });
     grace_timer.expires_after(shutdown_grace);
     grace_timer.async_wait([&ioc](boost::system::error_code wait_ec) {
       if (!wait_ec) {
-        log_line("closing handshakes did not finish in time");
+        log_event(LogLevel::warn, "shutdown_timeout",
+                  {{"detail", "closing handshakes did not finish in time"}});
         ioc.stop();
       }
     });
@@ -92,8 +118,11 @@ int serve(const tinychat::server::Options& options) {
   const auto bound = listener->local_endpoint();
   std::string address = bound.address().to_string();
   if (bound.address().is_v6()) address = "[" + address + "]";
+  // Tests and scripts read the port from this stdout line; the log has it on stderr too.
   std::cout << "tinychat-server listening on http://" << address << ":" << bound.port()
             << std::endl;
+  log_event(LogLevel::info, "listening",
+            {{"address", address}, {"port", std::to_string(bound.port())}});
 
   std::vector<std::thread> threads;
   threads.reserve(options.threads - 1);
@@ -102,6 +131,7 @@ int serve(const tinychat::server::Options& options) {
   ioc.run();
   for (auto& t : threads)
     t.join();
+  log_event(LogLevel::info, "shutdown_end");
   return 0;
 }
 
@@ -129,10 +159,11 @@ int main(int argc, char** argv) {
   case ParsedCommandLine::Action::run:
     break;
   }
+  set_log_level(cmd.options.log_level);
   try {
     return serve(cmd.options);
   } catch (const std::exception& e) {
-    log_line(std::string("fatal: ") + e.what());
+    log_event(LogLevel::error, "fatal", {{"error", e.what()}});
     return 1;
   }
 }

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "config_file.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
@@ -8,6 +10,8 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -52,6 +56,7 @@ struct Flag {
   std::string_view help;
   std::function<std::string(const Options&)> current;
   std::function<void(Options&, std::string_view)> set;
+  bool repeatable = false; ///< each use adds a value
 };
 
 // Limits share one shape: a u32 of Limits, at least 1.
@@ -159,7 +164,8 @@ const std::vector<Flag>& flags() {
            throw UsageError("--allowed-origin: an origin like https://chat.example.org, not '" +
                             std::string(v) + "'");
          o.allowed_origins.emplace_back(v);
-       }},
+       },
+       true},
       {"max-live-rooms-per-user", "live rooms one user (address) may have created (0: no limit)",
        [](const Options& o) { return std::to_string(o.service.room_quota.live_rooms); },
        [](Options& o, std::string_view v) {
@@ -200,6 +206,28 @@ const std::vector<Flag>& flags() {
        [](Options& o, std::string_view v) {
          o.service.rate_limit.burst = parse_rate("rate-limit-burst", v);
        }},
+      {"log-level", "error, warn, info or debug: the least severe events logged",
+       [](const Options& o) { return std::string(to_string(o.log_level)); },
+       [](Options& o, std::string_view v) {
+         const auto level = log_level_from_string(v);
+         if (!level)
+           throw UsageError("--log-level: error, warn, info or debug, not '" + std::string(v) +
+                            "'");
+         o.log_level = *level;
+       }},
+      {"metrics", "on or off: serve GET /metrics (Prometheus text format)",
+       [](const Options& o) { return std::string(o.metrics ? "on" : "off"); },
+       [](Options& o, std::string_view v) {
+         if (v != "on" && v != "off")
+           throw UsageError("--metrics: 'on' or 'off', not '" + std::string(v) + "'");
+         o.metrics = v == "on";
+       }},
+      {"config", "read settings from this file, one 'name = value' a line; flags override it",
+       [](const Options& o) { return o.config_file.empty() ? "none" : o.config_file; },
+       [](Options& o, std::string_view v) {
+         if (v.empty()) throw UsageError("--config: needs a file");
+         o.config_file = std::string(v);
+       }},
   };
   return table;
 }
@@ -210,21 +238,20 @@ Options default_options() {
   return o;
 }
 
-} // namespace
+const Flag& find_flag(std::string_view name, const std::string& where) {
+  for (const auto& f : flags())
+    if (f.name == name) return f;
+  if (where.empty()) throw UsageError("unknown flag '--" + std::string(name) + "'");
+  throw UsageError(where + ": unknown setting '" + std::string(name) + "'");
+}
 
-ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
-  ParsedCommandLine out;
-  out.options = default_options();
+// The settings of the command line, in order; help or version stop at once.
+std::optional<ParsedCommandLine::Action> read_arguments(const std::vector<std::string>& args,
+                                                        std::vector<Setting>& settings) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      out.action = ParsedCommandLine::Action::help;
-      return out;
-    }
-    if (arg == "--version") {
-      out.action = ParsedCommandLine::Action::version;
-      return out;
-    }
+    if (arg == "--help" || arg == "-h") return ParsedCommandLine::Action::help;
+    if (arg == "--version") return ParsedCommandLine::Action::version;
     if (arg.substr(0, 2) != "--")
       throw UsageError("unexpected argument '" + std::string(arg) + "'");
     arg.remove_prefix(2);
@@ -234,16 +261,57 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    const Flag* flag = nullptr;
-    for (const auto& f : flags())
-      if (f.name == name) flag = &f;
-    if (!flag) throw UsageError("unknown flag '--" + std::string(name) + "'");
+    find_flag(name, {});
     if (!value) {
       if (i + 1 == args.size()) throw UsageError("--" + std::string(name) + " needs a value");
       value = args[++i];
     }
-    flag->set(out.options, *value);
+    settings.push_back({std::string(name), std::string(*value), {}});
   }
+  return std::nullopt;
+}
+
+void apply(Options& options, const Setting& s) {
+  const Flag& flag = find_flag(s.name, s.where);
+  if (s.where.empty()) return flag.set(options, s.value);
+  try {
+    flag.set(options, s.value);
+  } catch (const UsageError& e) {
+    throw UsageError(s.where + ": " + e.what());
+  }
+}
+
+} // namespace
+
+ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
+  ParsedCommandLine out;
+  out.options = default_options();
+  std::vector<Setting> command_line;
+  if (auto action = read_arguments(args, command_line)) {
+    out.action = *action;
+    return out;
+  }
+  std::set<std::string, std::less<>> given; // names set on the command line
+  std::string config;
+  for (const auto& s : command_line) {
+    if (s.name == "config" && given.contains("config")) throw UsageError("--config: give one file");
+    if (s.name == "config") config = s.value;
+    given.insert(s.name);
+  }
+  if (!config.empty()) {
+    // Each setting once, so a file that says a thing twice is a mistake, not a guess.
+    std::map<std::string, std::string, std::less<>> seen; // name to where
+    for (const auto& s : read_config_file(config)) {
+      const Flag& flag = find_flag(s.name, s.where);
+      if (s.name == "config") throw UsageError(s.where + ": a config file cannot name another");
+      if (!flag.repeatable)
+        if (const auto [it, inserted] = seen.emplace(s.name, s.where); !inserted)
+          throw UsageError(s.where + ": '" + s.name + "' was already set at " + it->second);
+      if (!given.contains(s.name)) apply(out.options, s);
+    }
+  }
+  for (const auto& s : command_line)
+    apply(out.options, s);
   const RateLimit& rate = out.options.service.rate_limit;
   if (rate.per_second > 0 && rate.burst < 1)
     throw UsageError("--rate-limit-burst: must be at least 1 while rate limiting is on");
@@ -261,6 +329,9 @@ std::string usage_text() {
     if (f.name == "store") left = "  --store KIND";
     if (f.name == "durability") left = "  --durability LEVEL";
     if (f.name == "allowed-origin") left = "  --allowed-origin ORIGIN";
+    if (f.name == "log-level") left = "  --log-level LEVEL";
+    if (f.name == "metrics") left = "  --metrics on|off";
+    if (f.name == "config") left = "  --config FILE";
     left.resize(std::max<std::size_t>(left.size() + 1, 34), ' ');
     text += left + std::string(f.help) + " (default " + f.current(defaults) + ")\n";
   }

@@ -1,5 +1,7 @@
 #pragma once
-/// Command-line settings of tinychat-server.
+/// Command-line settings of tinychat-server, also settable in a --config file.
+
+#include "log.hpp"
 
 #include <tinychat/room_service.hpp>
 #include <tinychat/sqlite_store.hpp>
@@ -43,6 +45,12 @@ struct Options {
   /// Origins besides the server's own whose pages may open WebSockets.
   std::vector<std::string> allowed_origins;
   ServiceConfig service;
+  /// Events below this level are not logged.
+  LogLevel log_level = LogLevel::info;
+  /// Serve GET /metrics (Prometheus text format).
+  bool metrics = true;
+  /// The --config file the settings were read from (empty: none).
+  std::string config_file;
 };
 
 /// A flag or value the user got wrong; the message is meant for stderr.
@@ -57,8 +65,10 @@ struct ParsedCommandLine {
   Options options;
 };
 
-/// Parses `--flag value` and `--flag=value` forms. Throws UsageError for anything unknown,
-/// missing, malformed or out of range.
+/// Parses `--flag value` and `--flag=value` forms, and the file of `--config FILE` (see
+/// config_file.hpp) under them: a flag on the command line replaces the file's setting of it,
+/// all of them for a repeatable flag. Throws UsageError for anything unknown, missing,
+/// malformed or out of range; for a line of the file the message starts with "FILE:LINE: ".
 ParsedCommandLine parse_command_line(const std::vector<std::string>& args);
 
 /// The --help text, listing every flag with its default.

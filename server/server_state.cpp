@@ -1,6 +1,7 @@
 #include "server_state.hpp"
 
 #include "data_dir.hpp"
+#include "log.hpp"
 #include "websocket_session.hpp"
 
 #include <tinychat/memory_store.hpp>
@@ -20,8 +21,15 @@ namespace {
 
 std::unique_ptr<Store> open_store(const Options& options, SqliteStore::Post post) {
   if (options.store == "memory") return std::make_unique<MemoryStore>();
-  return std::make_unique<SqliteStore>(open_data_dir(options.data_dir), options.durability,
-                                       std::move(post));
+  auto store = std::make_unique<SqliteStore>(open_data_dir(options.data_dir), options.durability,
+                                             std::move(post));
+  store->set_health_log([](bool ok, const std::string& message) {
+    if (ok)
+      log_event(LogLevel::warn, "store_recovered", {{"detail", message}});
+    else
+      log_event(LogLevel::error, "store_error", {{"detail", message}});
+  });
+  return store;
 }
 
 } // namespace
@@ -32,7 +40,7 @@ ServerState::ServerState(net::io_context& ioc, const Options& options)
       max_queued_bytes_(options.max_queued_bytes), coalesce_(options.coalesce),
       http_timeout_(options.http_timeout), idle_timeout_(options.idle_timeout),
       allowed_origins_(options.allowed_origins), max_connections_(options.max_connections),
-      max_connections_per_ip_(options.max_connections_per_ip),
+      max_connections_per_ip_(options.max_connections_per_ip), metrics_enabled_(options.metrics),
       store_(open_store(
           options, [this](std::function<void()> done) { net::post(strand_, std::move(done)); })),
       service_(*this, *store_, clock_, options.service), tick_timer_(strand_) {}
@@ -55,6 +63,28 @@ Admission::~Admission() {
   --count_->total;
   auto it = count_->per_address.find(address_);
   if (it != count_->per_address.end() && --it->second == 0) count_->per_address.erase(it);
+}
+
+void ServerState::read_metrics(std::function<void(MetricsSnapshot)> done) {
+  net::post(strand_, [this, done = std::move(done)] {
+    MetricsSnapshot s;
+    s.service = service_.metrics();
+    {
+      std::lock_guard lock(connections_->mutex);
+      s.websocket_connections = connections_->total;
+    }
+    const auto load = [](const std::atomic<std::uint64_t>& c) {
+      return c.load(std::memory_order_relaxed);
+    };
+    s.websocket_opened = load(counters_.websocket_opened);
+    s.refused_capacity = load(counters_.refused_capacity);
+    s.refused_origin = load(counters_.refused_origin);
+    s.slow_consumer_closes = load(counters_.slow_consumer_closes);
+    using seconds = std::chrono::duration<double>;
+    s.start_time_seconds = seconds(started_.time_since_epoch()).count();
+    s.uptime_seconds = seconds(std::chrono::steady_clock::now() - started_steady_).count();
+    done(std::move(s));
+  });
 }
 
 void ServerState::start() {
@@ -134,7 +164,14 @@ void ServerState::deliver(ClientId client, Frame frame) {
 void ServerState::close(ClientId client, std::uint16_t code, std::string_view reason) {
   const auto it = sessions_.find(client);
   if (it == sessions_.end()) return;
-  if (auto s = it->second.lock()) s->close(code, std::string(reason));
+  auto s = it->second.lock();
+  if (!s) return;
+  log_event(LogLevel::warn, code == 1008 ? "flood_close" : "server_close",
+            {{"client", std::to_string(client)},
+             {"ip", s->address()},
+             {"code", std::to_string(code)},
+             {"reason", std::string(reason)}});
+  s->close(code, std::string(reason));
 }
 
 } // namespace tinychat::server

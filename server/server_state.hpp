@@ -2,6 +2,7 @@
 /// The server's core wiring: one RoomService behind one strand, and the map from ClientId to
 /// the WebSocket session that serves it.
 
+#include "metrics.hpp"
 #include "options.hpp"
 #include <tinychat/clock.hpp>
 
@@ -71,6 +72,15 @@ public:
 
   const std::vector<std::string>& allowed_origins() const noexcept { return allowed_origins_; }
 
+  /// Whether GET /metrics is served (--metrics).
+  bool metrics_enabled() const noexcept { return metrics_enabled_; }
+  /// The server's own counters; sessions bump them from any thread.
+  ServerCounters& counters() noexcept { return counters_; }
+  /// Takes a snapshot on the core strand, where the RoomService may be read, and calls
+  /// `done` there with it. `done` should hand the snapshot to its own thread before doing
+  /// real work (rendering), so a scrape holds the core only for a copy. Thread-safe.
+  void read_metrics(std::function<void(MetricsSnapshot)> done);
+
   /// A place for one more WebSocket connection from `address`, or nothing when a cap is
   /// reached. Thread-safe.
   std::optional<Admission> admit(const std::string& address);
@@ -107,6 +117,10 @@ private:
   std::vector<std::string> allowed_origins_;
   std::size_t max_connections_;
   std::size_t max_connections_per_ip_;
+  bool metrics_enabled_;
+  ServerCounters counters_;
+  std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  std::chrono::steady_clock::time_point started_steady_ = std::chrono::steady_clock::now();
   std::shared_ptr<ConnectionCount> connections_ = std::make_shared<ConnectionCount>();
   std::unique_ptr<Store> store_;
   SystemClock clock_;

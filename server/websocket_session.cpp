@@ -54,6 +54,10 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   if (ec) return fail(ec, "websocket accept");
   id_ = state_.add_session(shared_from_this(), admission_.address());
   registered_ = true;
+  ServerCounters::bump(state_.counters().websocket_opened);
+  if (log_enabled(LogLevel::debug))
+    log_event(LogLevel::debug, "connection_open",
+              {{"client", std::to_string(id_)}, {"ip", admission_.address()}});
   do_read();
 }
 
@@ -65,6 +69,12 @@ void WebSocketSession::do_read() {
 void WebSocketSession::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     if (ec != websocket::error::closed) fail(ec, "websocket read");
+    if (log_enabled(LogLevel::debug))
+      log_event(LogLevel::debug, "connection_close",
+                {{"client", std::to_string(id_)},
+                 {"ip", admission_.address()},
+                 {"peer_code", ec == websocket::error::closed ? std::to_string(ws_.reason().code)
+                                                              : std::string("none")}});
     // The read loop ends exactly once per connection, whatever ended it.
     closing_ = true;
     ws_.next_layer().stop_messages(true);
@@ -116,6 +126,11 @@ void WebSocketSession::too_slow() {
   // Memory stays bounded from this instant on; the close itself happens on the strand.
   ws_.next_layer().stop_messages(true);
   net::post(ws_.get_executor(), [self = shared_from_this()] {
+    ServerCounters::bump(self->state_.counters().slow_consumer_closes);
+    log_event(LogLevel::warn, "slow_consumer_close",
+              {{"client", std::to_string(self->id_)},
+               {"ip", self->admission_.address()},
+               {"code", std::to_string(slow_consumer_code)}});
     self->start_close(slow_consumer_code, "slow consumer", false);
     // Nothing more reaches it, so it leaves its rooms now, not when its peer lets go.
     self->leave_core();

@@ -48,6 +48,8 @@ public:
   void processed();
   /// Sends what is already queued, then closes with `code`. Thread-safe.
   void close(std::uint16_t code, std::string reason);
+  /// The peer's IP address. Thread-safe (never changes).
+  const std::string& address() const noexcept { return admission_.address(); }
 
 private:
   void on_accept(boost::beast::error_code ec);

@@ -18,15 +18,17 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
   RoomRecord record{room_id, now, now + TimestampMs{config.limits.room_ttl_seconds} * 1000};
   add_room(record).creator = conn.quota_key;
   auto slot = conn.replies.reserve();
-  store.create_room(record, [this, client, slot, id, record](std::error_code ec) {
+  auto done = [this, client, slot, id, record](std::error_code ec) {
     if (ec) {
       if (auto it = rooms.find(record.room_id); it != rooms.end()) erase_room(it->second);
       fill_reply(client, slot,
-                 encode(ErrorFrame{id, error::internal, "the room could not be stored", {}}));
+                 reject(ErrorFrame{id, error::internal, "the room could not be stored", {}}));
       return;
     }
+    ++metrics->rooms_created;
     fill_reply(client, slot, encode(RoomCreated{id, record.room_id, record.expires_at}));
-  });
+  };
+  store.create_room(record, timed(StoreOperation::create_room, std::move(done)));
 }
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
@@ -47,9 +49,8 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
       return fail(client, conn, id, error::room_full);
     if (room->present_names.contains(user_name)) return fail(client, conn, id, error::name_taken);
   }
-  if (!req.sig ||
-      !verifier.verify(req.pub_key, join_payload(conn.challenge, room->id, user_name, req.pub_key),
-                       *req.sig))
+  if (!req.sig || !verify(req.pub_key,
+                          join_payload(conn.challenge, room->id, user_name, req.pub_key), *req.sig))
     return fail(client, conn, id, error::invalid_signature);
 
   bool is_new = existing == room->users.end();
@@ -75,12 +76,12 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
 
   auto slot = conn.replies.reserve();
   UserRecord record{room->id, user.user_id, user.user_name, user.pub_key, user.last_client_seq};
-  store.save_user(record, [this, client, slot, id, record, is_new](std::error_code ec) {
+  auto done = [this, client, slot, id, record, is_new](std::error_code ec) {
     auto it = rooms.find(record.room_id);
     if (it == rooms.end()) // closed while the store worked
       return fill_reply(
           client, slot,
-          encode(ErrorFrame{
+          reject(ErrorFrame{
               id, error::room_not_found, make_error_code(error::room_not_found).message(), {}}));
     Room& room = it->second;
     auto c = connections.find(client);
@@ -97,7 +98,7 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
       }
       return fill_reply(
           client, slot,
-          encode(ErrorFrame{id, error::internal, "the join could not be stored", {}}));
+          reject(ErrorFrame{id, error::internal, "the join could not be stored", {}}));
     }
     User& u = room.users.at(record.pub_key);
     fill_reply(client, slot,
@@ -109,7 +110,8 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
       u.announced = true;
       broadcast(room, MemberJoined{room.id, Member{u.user_id, u.user_name, u.pub_key}}, client);
     }
-  });
+  };
+  store.save_user(record, timed(StoreOperation::save_user, std::move(done)));
 }
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
@@ -153,17 +155,19 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
       }
       return fill_reply(
           client, slot,
-          encode(ErrorFrame{id, error::internal, "the message could not be stored", {}}));
+          reject(ErrorFrame{id, error::internal, "the message could not be stored", {}}));
     }
+    ++metrics->messages_accepted;
     fill_reply(client, slot, encode(Sent{id, msg.room_id, msg.seq, msg.client_seq, msg.ts}));
     if (!room) return; // stored, but the room closed meanwhile
     room->committed_seq = msg.seq;
     room->history.push_back(msg);
     while (room->history.size() > config.limits.max_history)
       room->history.pop_front();
-    broadcast(*room, MessageEvent{msg});
+    metrics->message_deliveries += broadcast(*room, MessageEvent{msg});
   };
-  store.append_message(msg, config.limits.max_history, std::move(done));
+  store.append_message(msg, config.limits.max_history,
+                       timed(StoreOperation::append_message, std::move(done)));
 }
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,

@@ -32,7 +32,7 @@ void RoomService::connect(ClientId client, std::string quota_key) {
   random_bytes(conn.challenge);
   conn.tokens = impl_->config.rate_limit.burst;
   conn.refilled_at = impl_->clock.now();
-  impl_->outbox.deliver(client, Impl::encode(Hello{1, conn.challenge, impl_->config.limits}));
+  impl_->deliver(client, Impl::encode(Hello{1, conn.challenge, impl_->config.limits}));
 }
 
 void RoomService::receive(ClientId client, std::string_view text) {
@@ -40,14 +40,22 @@ void RoomService::receive(ClientId client, std::string_view text) {
 }
 
 void RoomService::receive(ClientId client, PreparedRequest prepared) {
+  // The Ingress verified on the connection's thread; counting here keeps every counter on
+  // the core's thread, with no atomics.
+  if (prepared.signature) impl_->count_signature(prepared.signature->valid);
   auto it = impl_->connections.find(client);
   if (it == impl_->connections.end()) return;
   Connection& conn = it->second;
   auto& decoded = prepared.decoded;
   if (auto wait = impl_->take_token(conn)) {
     const auto close_after = impl_->config.rate_limit.close_after_refusals;
-    if (close_after && ++conn.flood_score >= close_after)
+    if (close_after && ++conn.flood_score >= close_after) {
+      // Requests already on their way keep coming until the transport disconnects; the
+      // connection is closed (and counted) once.
+      if (conn.flood_score > close_after) return;
+      ++impl_->metrics->flood_closes;
       return impl_->outbox.close(client, 1008, "flooding: too many requests refused");
+    }
     RequestId id = decoded.ok() ? decoded.request().id : decoded.error().id;
     return impl_->reply(
         client, conn, ErrorFrame{id, error::rate_limited, "too many requests; retry later", *wait});
@@ -79,5 +87,16 @@ void RoomService::tick() { impl_->tick(); }
 const ServiceConfig& RoomService::config() const noexcept { return impl_->config; }
 std::size_t RoomService::room_count() const noexcept { return impl_->rooms.size(); }
 std::size_t RoomService::connection_count() const noexcept { return impl_->connections.size(); }
+
+ServiceMetrics RoomService::metrics() const {
+  ServiceMetrics m = *impl_->metrics;
+  m.connections = impl_->connections.size();
+  m.rooms = impl_->rooms.size();
+  // Summed when asked rather than kept up to date on every join and leave: a snapshot is
+  // rare, and a sum cannot drift from the state it describes.
+  for (const auto& [id, room] : impl_->rooms)
+    m.present_members += room.present_names.size();
+  return m;
+}
 
 } // namespace tinychat

@@ -6,10 +6,12 @@
 #include "user_id.hpp"
 
 #include <tinychat/encoding.hpp>
+#include <tinychat/metrics.hpp>
 #include <tinychat/room_service.hpp>
 #include <tinychat/signature_verifier.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <utility>
 
@@ -35,6 +37,9 @@ struct RoomService::Impl {
   std::set<std::pair<TimestampMs, std::string>> expiries;       // by expires_at
   std::set<std::pair<TimestampMs, std::string>> idle_deadlines; // by idle deadline
   std::map<std::string, QuotaUse, std::less<>> quotas;          // by quota key
+  // Shared with the store completions that time operations: delete_room's outlives nothing
+  // else of the service, and may in principle run after it.
+  std::shared_ptr<ServiceMetrics> metrics = std::make_shared<ServiceMetrics>();
 
   // ---- output ------------------------------------------------------------------------------
 
@@ -42,10 +47,28 @@ struct RoomService::Impl {
     return std::make_shared<const std::string>(Protocol::encode(f));
   }
 
+  // Every frame leaves through here, so counting it is one increment on the core's thread.
+  void deliver(ClientId client, Frame frame) {
+    ++metrics->frames_delivered;
+    outbox.deliver(client, std::move(frame));
+  }
+
+  void count_reject(error code) {
+    if (const auto i = static_cast<std::size_t>(code); i < ServiceMetrics::error_slots)
+      ++metrics->rejects[i];
+  }
+
+  // An error reply filled in later, after the store answered.
+  Frame reject(ErrorFrame f) {
+    count_reject(f.code);
+    return encode(f);
+  }
+
   void reply(ClientId client, Connection& conn, const ServerFrame& f) {
+    if (const auto* e = std::get_if<ErrorFrame>(&f)) count_reject(e->code);
     auto frame = encode(f);
     if (conn.replies.idle())
-      outbox.deliver(client, std::move(frame));
+      deliver(client, std::move(frame));
     else
       fill_reply(client, conn.replies.reserve(), std::move(frame));
   }
@@ -54,7 +77,7 @@ struct RoomService::Impl {
     auto it = connections.find(client);
     if (it == connections.end()) return; // gone while the store worked
     for (auto& f : it->second.replies.fill(slot, std::move(frame)))
-      outbox.deliver(client, f);
+      deliver(client, f);
   }
 
   void fail(ClientId client, Connection& conn, const RequestId& id, error code,
@@ -63,10 +86,16 @@ struct RoomService::Impl {
     reply(client, conn, ErrorFrame{id, code, std::move(message), std::nullopt});
   }
 
-  void broadcast(const Room& room, const ServerFrame& f, ClientId except = 0) {
+  // Returns the number of connections the event was addressed to.
+  std::size_t broadcast(const Room& room, const ServerFrame& f, ClientId except = 0) {
     auto frame = encode(f); // once, whatever the number of members
+    std::size_t n = 0;
     for (const auto& [client, key] : room.connections)
-      if (client != except) deliver_event(client, frame);
+      if (client != except) {
+        deliver_event(client, frame);
+        ++n;
+      }
+    return n;
   }
 
   // An event never overtakes a reply the connection is still waiting for: a `joined` held
@@ -75,9 +104,9 @@ struct RoomService::Impl {
     auto it = connections.find(client);
     if (it == connections.end()) return;
     ReplyQueue& replies = it->second.replies;
-    if (replies.idle()) return outbox.deliver(client, frame);
+    if (replies.idle()) return deliver(client, frame);
     for (auto& f : replies.fill(replies.reserve(), frame))
-      outbox.deliver(client, f);
+      deliver(client, f);
   }
 
   // ---- rooms -------------------------------------------------------------------------------
@@ -128,7 +157,7 @@ struct RoomService::Impl {
     expiries.erase({room.expires_at, room.id});
     set_idle(room, false);
     release_quota(room);
-    store.delete_room(room.id, [](std::error_code) {});
+    store.delete_room(room.id, timed(StoreOperation::delete_room, [](std::error_code) {}));
     rooms.erase(room.id); // `room` dangles from here on
   }
 
@@ -147,6 +176,20 @@ struct RoomService::Impl {
       auto id = idle_deadlines.begin()->second;
       erase_room(rooms.at(id));
     }
+  }
+
+  // ---- store timing ------------------------------------------------------------------------
+
+  // `done`, recording how long the store took. The steady clock, not the injected Clock: this
+  // is a duration for operators, and the manual clock of tests stands still.
+  Store::Completion timed(StoreOperation op, Store::Completion done) {
+    return [m = metrics, op, start = std::chrono::steady_clock::now(),
+            done = std::move(done)](std::error_code ec) {
+      m->store_latency[static_cast<std::size_t>(op)].record(std::chrono::steady_clock::now() -
+                                                            start);
+      if (ec) ++m->store_errors;
+      done(ec);
+    };
   }
 
   // ---- room quota ------------------------------------------------------------------------
@@ -219,11 +262,20 @@ struct RoomService::Impl {
   // An Ingress check counts only when it used the key this member joined with; the Ingress
   // guesses the key from the connection's join requests, and a refused join can mislead it.
   bool signature_valid(const User& user, const SendRequest& req,
-                       const std::optional<SignatureCheck>& checked) const {
+                       const std::optional<SignatureCheck>& checked) {
     if (checked && checked->pub_key == user.pub_key) return checked->valid;
-    return verifier.verify(user.pub_key,
-                           message_payload(req.room_id, user.user_id, req.client_seq, req.text),
-                           *req.sig);
+    return verify(user.pub_key,
+                  message_payload(req.room_id, user.user_id, req.client_seq, req.text), *req.sig);
+  }
+
+  bool verify(const PublicKey& key, std::span<const std::uint8_t> payload, const Signature& sig) {
+    const bool valid = verifier.verify(key, payload, sig);
+    count_signature(valid);
+    return valid;
+  }
+
+  void count_signature(bool valid) {
+    ++(valid ? metrics->signatures_valid : metrics->signatures_invalid);
   }
 
   // Token bucket; returns the wait in ms when the request must be refused.

@@ -145,15 +145,15 @@ struct SqliteStore::Impl {
         if (!skipped[i]) std::visit([this](const auto& what) { apply(what); }, batch[i].what);
       if (fail_writes) throw SqliteError(SQLITE_IOERR, "injected failure (fail_writes)");
       db.exec("COMMIT");
-      if (failing) std::cerr << "tinychat: " << file.string() << ": writes succeed again\n";
+      if (failing) report(true, file.string() + ": writes succeed again");
       failing = false;
     } catch (const SqliteError& e) {
       if (!sqlite3_get_autocommit(db.get()))
         sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       // Once per run of failures, not once per batch: a full disk would flood the log.
       if (!failing)
-        std::cerr << "tinychat: " << file.string() << ": a write failed, nothing of it is"
-                  << " stored and its requests are answered internal: " << e.what() << '\n';
+        report(false, file.string() + ": a write failed, nothing of it is stored and its" +
+                          " requests are answered internal: " + e.what());
       failing = true;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (skipped[i]) continue;
@@ -165,6 +165,13 @@ struct SqliteStore::Impl {
       }
     }
     return results;
+  }
+
+  void report(bool ok, const std::string& message) {
+    if (health_log)
+      health_log(ok, message);
+    else
+      std::cerr << "tinychat: " + message + "\n";
   }
 
   void apply(const RoomRecord& r) { upsert_room.bind(r.room_id, r.created_at, r.expires_at).run(); }
@@ -196,6 +203,7 @@ struct SqliteStore::Impl {
       delete_messages, delete_users, delete_room;
   Post post;
   std::atomic<bool> fail_writes{false};
+  HealthLog health_log; // set before the first write, read by the writer
 
   std::mutex db_mutex; // the writer's batches and load_rooms share `db`
   std::mutex mutex;    // guards the queue and counters below
@@ -292,5 +300,7 @@ std::vector<RoomSnapshot> SqliteStore::load_rooms() { return impl_->load_rooms()
 void SqliteStore::wait_idle() { impl_->wait_idle(); }
 
 void SqliteStore::fail_writes(bool fail) noexcept { impl_->fail_writes = fail; }
+
+void SqliteStore::set_health_log(HealthLog log) { impl_->health_log = std::move(log); }
 
 } // namespace tinychat

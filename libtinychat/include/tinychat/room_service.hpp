@@ -5,6 +5,7 @@
 #include <tinychat/clock.hpp>
 #include <tinychat/ingress.hpp>
 #include <tinychat/limits.hpp>
+#include <tinychat/metrics.hpp>
 #include <tinychat/store.hpp>
 #include <tinychat/types.hpp>
 
@@ -70,6 +71,10 @@ public:
   const ServiceConfig& config() const noexcept;
   std::size_t room_count() const noexcept;
   std::size_t connection_count() const noexcept;
+  /// A copy of the service's counters and gauges. Like every call, on the service's thread;
+  /// costs one pass over the rooms (for present_members), so call it per scrape, not per
+  /// request.
+  ServiceMetrics metrics() const;
 
 private:
   struct Impl;

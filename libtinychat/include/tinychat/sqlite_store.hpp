@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <string>
 
 namespace tinychat {
 
@@ -45,6 +46,12 @@ public:
 
   /// Blocks until every write queued so far is committed and its completion posted.
   void wait_idle();
+
+  /// Receives a run of failing writes (`ok` false, with SQLite's message) and its end (`ok`
+  /// true), once each, on the writer thread. Without one, both go to stderr. Set it before
+  /// the first write.
+  using HealthLog = std::function<void(bool ok, const std::string& message)>;
+  void set_health_log(HealthLog log);
 
   /// Fault injection for tests: while set, every batch fails as an I/O error would: it is
   /// rolled back and each of its operations completes with std::errc::io_error.
