@@ -21,6 +21,9 @@ PreparedRequest Ingress::prepare(std::string_view text) {
             join_keys_.emplace(body.room_id, body.pub_key);
         } else if constexpr (std::is_same_v<Body, LeaveRequest>) {
           if (auto it = join_keys_.find(body.room_id); it != join_keys_.end()) join_keys_.erase(it);
+        } else if constexpr (std::is_same_v<Body, AuthRequest>) {
+          if (tokens_)
+            prepared.token = TokenCheck{tokens_.get(), tokens_->check_signed(body.token)};
         } else if constexpr (std::is_same_v<Body, SendRequest>) {
           auto it = join_keys_.find(body.room_id);
           // The service answers an invalid text before looking at the signature.

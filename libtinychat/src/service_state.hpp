@@ -74,7 +74,9 @@ struct Connection {
   Challenge challenge{};
   std::map<std::string, PublicKey, std::less<>> rooms; ///< Joined rooms, with the key used.
   ReplyQueue replies;
-  std::string quota_key;
+  std::string quota_key;           ///< Room creations count here without authentication.
+  std::string sub;                 ///< The authenticated user; empty before a valid `auth`.
+  TimestampMs auth_expires_at = 0; ///< The `exp` of that token: `sub` counts until then.
   double tokens = 0;
   std::uint32_t refused_in_a_row = 0;
   TimestampMs refilled_at = 0;

@@ -88,8 +88,8 @@ public:
 
 private:
   friend class InProcessTransport;
-  InProcessConnection(InProcessTransport& transport, ClientId id, const Limits& limits)
-      : transport_(&transport), id_(id), ingress_(limits) {}
+  InProcessConnection(InProcessTransport& transport, ClientId id, const ServiceConfig& config)
+      : transport_(&transport), id_(id), ingress_(config.limits, config.token_verifier) {}
 
   InProcessTransport* transport_;
   ClientId id_;
