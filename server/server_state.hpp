@@ -63,6 +63,10 @@ public:
   ServerState& operator=(const ServerState&) = delete;
 
   const Limits& limits() const noexcept { return limits_; }
+  /// The token verifier every connection's Ingress shares (null: no authentication).
+  const std::shared_ptr<const TokenVerifier>& token_verifier() const noexcept {
+    return service_.config().token_verifier;
+  }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
   std::chrono::microseconds coalesce() const noexcept { return coalesce_; }
 
