@@ -81,6 +81,13 @@ std::string flip_claims_bit(std::string_view claims, std::size_t index, std::str
          std::string(token.substr(second));
 }
 
+// The oldest frame `peer` received that no fixture call took.
+json::object parse_reply(Peer& peer) {
+  auto text = peer.connection().take();
+  REQUIRE(text);
+  return json::parse(*text).as_object();
+}
+
 } // namespace
 
 TEST_CASE("auth: hello announces auth_required, true only with a token key") {
@@ -402,4 +409,40 @@ TEST_CASE("client: authenticate sends auth and reports authenticated or unauthor
   CHECK(std::get<tinychat::Authenticated>(*reply).expires_at == (start_s + 5) * 1000);
   app.client.create_room(keep);
   CHECK(std::holds_alternative<tinychat::RoomCreated>(*reply));
+}
+
+TEST_CASE("auth: the service checks a token itself when no Ingress of its own did") {
+  ChatFixture chat(with_tokens(hs256_verifier()));
+  auto& alice = chat.connect();
+  auto& service = chat.transport->service();
+  const auto id = alice.connection().id();
+  const auto good = hs256_token(claims_json("alice", start_s + 60), secret);
+  const auto forged = hs256_token(claims_json("mallory", start_s + 60), "not the secret");
+  // A check made with another verifier, as a mistaken transport might pass it on.
+  const auto lenient = hs256_verifier(std::string(40, 'z'));
+  const auto request = [](std::string_view token) {
+    return tinychat::Protocol::decode_request(
+        json::serialize(json::object{{"type", "auth"}, {"id", 1}, {"token", token}}));
+  };
+  chat.transport->run([&] {
+    service.receive(id,
+                    tinychat::PreparedRequest{
+                        request(forged), std::nullopt,
+                        tinychat::TokenCheck{lenient.get(),
+                                             tinychat::TokenClaims{"mallory", (start_s + 60) * 1000,
+                                                                   std::nullopt}}});
+  });
+  check_unauthorized(parse_reply(alice), forged);
+  chat.transport->run([&] {
+    service.receive(id,
+                    json::serialize(json::object{{"type", "auth"}, {"id", 2}, {"token", forged}}));
+  });
+  check_unauthorized(parse_reply(alice), forged);
+  check_unauthorized(create(alice));
+  chat.transport->run([&] {
+    service.receive(id,
+                    json::serialize(json::object{{"type", "auth"}, {"id", 3}, {"token", good}}));
+  });
+  CHECK(str_of(parse_reply(alice), "sub") == "alice");
+  CHECK(type_of(create(alice)) == "room_created");
 }
