@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include "config_file.hpp"
+#include "auth_key.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -67,6 +68,9 @@ Flag limit_flag(std::string_view name, std::string_view help, std::uint32_t Limi
                 parse_integer(name, v, 1, std::numeric_limits<std::uint32_t>::max()));
           }};
 }
+
+constexpr const char* one_token_key =
+    "--auth-hs256-secret-file and --auth-ed25519-public-key: give one token key, once";
 
 const std::vector<Flag>& flags() {
   static const std::vector<Flag> table = {
@@ -166,17 +170,31 @@ const std::vector<Flag>& flags() {
          o.allowed_origins.emplace_back(v);
        },
        true},
-      {"max-live-rooms-per-user", "live rooms one user (address) may have created (0: no limit)",
+      {"max-live-rooms-per-user",
+       "live rooms one user (token sub, else address) may have created (0: no limit)",
        [](const Options& o) { return std::to_string(o.service.room_quota.live_rooms); },
        [](Options& o, std::string_view v) {
          o.service.room_quota.live_rooms = static_cast<std::uint32_t>(parse_integer(
              "max-live-rooms-per-user", v, 0, std::numeric_limits<std::uint32_t>::max()));
        }},
-      {"max-rooms-per-minute", "rooms one user (address) may create a minute (0: no limit)",
+      {"max-rooms-per-minute",
+       "rooms one user (sub, else address) may create a minute (0: no limit)",
        [](const Options& o) { return std::to_string(o.service.room_quota.created_per_minute); },
        [](Options& o, std::string_view v) {
          o.service.room_quota.created_per_minute = static_cast<std::uint32_t>(parse_integer(
              "max-rooms-per-minute", v, 0, std::numeric_limits<std::uint32_t>::max()));
+       }},
+      {"auth-hs256-secret-file", "create_room needs a token signed HS256 with this secret",
+       [](const Options&) { return std::string("off"); },
+       [](Options& o, std::string_view v) {
+         if (o.service.token_verifier) throw UsageError(one_token_key);
+         o.service.token_verifier = load_hs256_secret_file(v);
+       }},
+      {"auth-ed25519-public-key", "create_room needs a token signed EdDSA by this key",
+       [](const Options&) { return std::string("off"); },
+       [](Options& o, std::string_view v) {
+         if (o.service.token_verifier) throw UsageError(one_token_key);
+         o.service.token_verifier = parse_ed25519_public_key(v);
        }},
       limit_flag("max-text-chars", "code points per message", &Limits::max_text_chars),
       limit_flag("max-name-chars", "code points per user name", &Limits::max_name_chars),
@@ -332,6 +350,8 @@ std::string usage_text() {
     if (f.name == "log-level") left = "  --log-level LEVEL";
     if (f.name == "metrics") left = "  --metrics on|off";
     if (f.name == "config") left = "  --config FILE";
+    if (f.name == "auth-hs256-secret-file") left = "  --auth-hs256-secret-file FILE";
+    if (f.name == "auth-ed25519-public-key") left = "  --auth-ed25519-public-key HEX";
     left.resize(std::max<std::size_t>(left.size() + 1, 34), ' ');
     text += left + std::string(f.help) + " (default " + f.current(defaults) + ")\n";
   }

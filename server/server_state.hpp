@@ -65,6 +65,10 @@ public:
 
   const Limits& limits() const noexcept { return limits_; }
   const RateLimit& rate_limit() const noexcept { return rate_limit_; }
+  /// The token verifier every connection's Ingress shares (null: no authentication).
+  const std::shared_ptr<const TokenVerifier>& token_verifier() const noexcept {
+    return service_.config().token_verifier;
+  }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
   std::chrono::microseconds coalesce() const noexcept { return coalesce_; }
   std::chrono::milliseconds http_timeout() const noexcept { return http_timeout_; }

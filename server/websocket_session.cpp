@@ -26,7 +26,8 @@ constexpr auto close_deadline = std::chrono::seconds(5);
 WebSocketSession::WebSocketSession(net::ip::tcp::socket&& socket, ServerState& state,
                                    Admission admission)
     : ws_(std::move(socket), state.coalesce()), state_(state), admission_(std::move(admission)),
-      ingress_(state.limits(), state.rate_limit()), close_deadline_(ws_.get_executor()) {}
+      ingress_(state.limits(), state.rate_limit(), state.token_verifier()),
+      close_deadline_(ws_.get_executor()) {}
 
 void WebSocketSession::run(http::request<http::string_body> request, std::string unread) {
   ws_.next_layer().set_owner(weak_from_this());

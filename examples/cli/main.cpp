@@ -10,9 +10,13 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cctype>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
+#include <stdexcept>
 #include <thread>
 #include <variant>
 
@@ -25,6 +29,18 @@ using namespace tinychat::cli;
 void wait_for_signal(const sigset_t& signals, RunState& state) {
   int signal_number = 0;
   if (sigwait(&signals, &signal_number) == 0) state.stop(exit_ok, "");
+}
+
+// A token is a credential, so it comes from a file: on the command line any user of the
+// machine could read it in the process list. Trailing white space (a newline) is dropped.
+std::string read_token(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read token file " + path);
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+    token.pop_back();
+  if (token.empty()) throw std::runtime_error("token file " + path + " is empty");
+  return token;
 }
 
 int run(const Options& options, tinychat::KeyPair key) {
@@ -53,8 +69,9 @@ int run(const Options& options, tinychat::KeyPair key) {
 int main(int argc, char** argv) {
   const auto parsed = parse_options(argc, argv);
   if (auto* exit_status = std::get_if<int>(&parsed)) return *exit_status;
-  const auto& options = std::get<Options>(parsed);
+  auto options = std::get<Options>(parsed);
   try {
+    if (!options.token_path.empty()) options.token = read_token(options.token_path);
     // Creating a room needs no identity: a throwaway key will do.
     auto key =
         options.command == Command::create

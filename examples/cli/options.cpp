@@ -13,7 +13,7 @@ namespace tinychat::cli {
 namespace {
 
 constexpr std::string_view usage =
-    "usage: tinychat-cli [--url URL] create\n"
+    "usage: tinychat-cli [--url URL] [--token-file FILE] create\n"
     "       tinychat-cli [--url URL] [--key FILE] join ROOM_ID --name NAME\n"
     "\n"
     "A terminal client for tinychat.\n"
@@ -29,6 +29,8 @@ constexpr std::string_view usage =
     "  --key FILE        the Ed25519 key: 64 hex characters of a 32-byte seed, created on\n"
     "                    first use with mode 0600 (default $XDG_CONFIG_HOME/tinychat/key,\n"
     "                    or ~/.config/tinychat/key)\n"
+    "  --token-file FILE a token for servers that let only users with one create rooms\n"
+    "                    (create only); sent in an auth request, never shown\n"
     "  -h, --help        show this help\n"
     "  --version         show the version\n"
     "\n"
@@ -76,10 +78,11 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
       flag = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    std::string* target = flag == "--url"    ? &options.url
-                          : flag == "--name" ? &options.name
-                          : flag == "--key"  ? &options.key_path
-                                             : nullptr;
+    std::string* target = flag == "--url"          ? &options.url
+                          : flag == "--name"       ? &options.name
+                          : flag == "--key"        ? &options.key_path
+                          : flag == "--token-file" ? &options.token_path
+                                                   : nullptr;
     if (!target) return usage_error("unknown option " + std::string(arg));
     if (!value) {
       if (i + 1 == argc) return usage_error("missing value for " + std::string(flag));
@@ -103,6 +106,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     if (!is_valid_room_id(options.room_id))
       return usage_error("not a room id: '" + options.room_id + "' (26 characters of a-z and 2-7)");
     if (!name_given) return usage_error("join needs --name NAME");
+    if (!options.token_path.empty()) return usage_error("--token-file is for create");
   } else {
     return usage_error("unknown command " + std::string(command));
   }

@@ -14,9 +14,11 @@ enum class Command { create, join };
 struct Options {
   Command command = Command::create;
   std::string url{default_url};
-  std::string room_id;  ///< join only
-  std::string name;     ///< join only
-  std::string key_path; ///< empty: the default path (key_file.hpp)
+  std::string room_id;    ///< join only
+  std::string name;       ///< join only
+  std::string key_path;   ///< empty: the default path (key_file.hpp)
+  std::string token_path; ///< create only: a file with a token to send in `auth` first
+  std::string token;      ///< the token read from token_path (main reads it)
 };
 
 /// Exit statuses of tinychat-cli.

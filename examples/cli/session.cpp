@@ -60,8 +60,17 @@ bool Session::connect() {
   return true;
 }
 
+bool Session::authenticate() {
+  if (options_.token.empty()) return true;
+  const auto reply =
+      state_.request([&](auto done) { client_->authenticate(options_.token, std::move(done)); });
+  if (reply && std::holds_alternative<Authenticated>(*reply)) return true;
+  if (!state_.stopped()) state_.stop(exit_failure, "the token was refused: " + describe(reply));
+  return false;
+}
+
 int Session::create() {
-  if (connect()) {
+  if (connect() && authenticate()) {
     const auto reply = state_.request([&](auto done) { client_->create_room(std::move(done)); });
     if (auto* created = reply ? std::get_if<RoomCreated>(&*reply) : nullptr) {
       state_.update([&] { std::cout << created->room_id << std::endl; });

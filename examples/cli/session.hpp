@@ -25,7 +25,8 @@ public:
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  /// Creates a room and prints its id on stdout. Returns the exit status.
+  /// Creates a room and prints its id on stdout, after sending `auth` with the token when
+  /// there is one. Returns the exit status.
   int create();
   /// Joins, prints history and live messages, sends stdin's lines until its end (or a
   /// stop). Returns the exit status.
@@ -34,6 +35,8 @@ public:
 private:
   // Opens the connection and starts the client; false (and stopped) when it cannot.
   bool connect();
+  // Sends `auth` with the options' token, if any; false (and stopped) when it is refused.
+  bool authenticate();
   bool enter_room();
   bool print_history(std::uint64_t history_end);
   // Sends stdin's lines; true at the end of stdin when every line was sent.

@@ -23,6 +23,10 @@ void Client::request(RequestBody body, ReplyHandler done) {
   transport_.send_text(std::move(text));
 }
 
+void Client::authenticate(std::string_view token, ReplyHandler done) {
+  request(AuthRequest{std::string(token)}, std::move(done));
+}
+
 void Client::create_room(ReplyHandler done) { request(CreateRoomRequest{}, std::move(done)); }
 
 void Client::join(std::string_view room_id, std::string_view user_name, ReplyHandler done) {

@@ -17,7 +17,7 @@ InProcessTransport::~InProcessTransport() {
 
 std::unique_ptr<InProcessConnection> InProcessTransport::connect(std::string quota_key) {
   std::unique_ptr<InProcessConnection> conn(
-      new InProcessConnection(*this, next_id_++, service_.config().limits));
+      new InProcessConnection(*this, next_id_++, service_.config()));
   connections_.emplace(conn->id_, conn.get());
   service_.connect(conn->id_, std::move(quota_key));
   pump();

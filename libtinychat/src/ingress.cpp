@@ -16,19 +16,20 @@ constexpr double leniency = 1.25;
 
 } // namespace
 
-Ingress::Ingress(const Limits& limits, const RateLimit& rate_limit)
-    : limits_(limits), rate_limit_(rate_limit), tokens_(rate_limit.burst * leniency),
-      refilled_at_(std::chrono::steady_clock::now()) {}
+Ingress::Ingress(const Limits& limits, const RateLimit& rate_limit,
+                 std::shared_ptr<const TokenVerifier> tokens)
+    : limits_(limits), rate_limit_(rate_limit), rate_tokens_(rate_limit.burst * leniency),
+      refilled_at_(std::chrono::steady_clock::now()), tokens_(std::move(tokens)) {}
 
 bool Ingress::over_rate() {
   if (rate_limit_.per_second <= 0) return false;
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - refilled_at_).count();
   refilled_at_ = now;
-  tokens_ = std::min(rate_limit_.burst * leniency,
-                     tokens_ + elapsed * rate_limit_.per_second * leniency);
-  if (tokens_ < 1) return true;
-  tokens_ -= 1;
+  rate_tokens_ = std::min(rate_limit_.burst * leniency,
+                          rate_tokens_ + elapsed * rate_limit_.per_second * leniency);
+  if (rate_tokens_ < 1) return true;
+  rate_tokens_ -= 1;
   return false;
 }
 
@@ -47,6 +48,9 @@ PreparedRequest Ingress::prepare(std::string_view text) {
             join_keys_.emplace(body.room_id, body.pub_key);
         } else if constexpr (std::is_same_v<Body, LeaveRequest>) {
           if (auto it = join_keys_.find(body.room_id); it != join_keys_.end()) join_keys_.erase(it);
+        } else if constexpr (std::is_same_v<Body, AuthRequest>) {
+          if (tokens_ && !over_rate)
+            prepared.token = TokenCheck{tokens_.get(), tokens_->check_signed(body.token)};
         } else if constexpr (std::is_same_v<Body, SendRequest>) {
           auto it = join_keys_.find(body.room_id);
           // The service answers an invalid text before looking at the signature.

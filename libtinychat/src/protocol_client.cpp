@@ -112,6 +112,8 @@ std::optional<ServerFrame> read_frame(std::string_view type, Reader& r) {
                         lu32("max_room_members"),  lu32("max_history"),
                         lu32("max_frame_bytes"),   lu32("max_rooms_per_connection"),
                         lu32("room_idle_seconds"), lu32("room_ttl_seconds")};
+      // Servers from before PROTOCOL.md 9 did not send it: absent means no tokens.
+      if (lo->contains("auth_required")) h.auth_required = l.boolean("auth_required");
       r.require(l.ok());
     }
     return h;
@@ -146,6 +148,8 @@ std::optional<ServerFrame> read_frame(std::string_view type, Reader& r) {
     return p;
   }
   if (type == "pong") return Pong{r.id()};
+  if (type == "authenticated")
+    return Authenticated{r.id(), r.str("sub"), static_cast<TimestampMs>(r.u64("expires_at"))};
   if (type == "message") return MessageEvent{read_message(r)};
   if (type == "member_joined") {
     MemberJoined e;

@@ -59,7 +59,7 @@ json::object to_object(const Hello& f) {
       {"max_rooms_per_connection", l.max_rooms_per_connection},
       {"room_idle_seconds", l.room_idle_seconds},
       {"room_ttl_seconds", l.room_ttl_seconds},
-      {"auth_required", false},
+      {"auth_required", f.auth_required},
   };
   return o;
 }
@@ -122,6 +122,13 @@ json::object to_object(const HistoryPage& f) {
 
 json::object to_object(const Pong& f) { return reply("pong", f.id); }
 
+json::object to_object(const Authenticated& f) {
+  auto o = reply("authenticated", f.id);
+  o["sub"] = f.sub;
+  o["expires_at"] = f.expires_at;
+  return o;
+}
+
 json::object to_object(const MessageEvent& f) {
   auto o = event("message");
   put_message(o, f.message);
@@ -169,7 +176,10 @@ json::object request_object(const Request& r) {
           o["type"] = "create_room";
         else if constexpr (std::is_same_v<T, PingRequest>)
           o["type"] = "ping";
-        else if constexpr (std::is_same_v<T, JoinRequest>) {
+        else if constexpr (std::is_same_v<T, AuthRequest>) {
+          o["type"] = "auth";
+          o["token"] = b.token;
+        } else if constexpr (std::is_same_v<T, JoinRequest>) {
           o["type"] = "join";
           o["room_id"] = b.room_id;
           o["user_name"] = b.user_name;

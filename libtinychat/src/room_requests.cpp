@@ -7,7 +7,10 @@ namespace tinychat {
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
                                CreateRoomRequest&) {
-  if (!take_quota(conn.quota_key)) return fail(client, conn, id, error::room_quota_exceeded);
+  if (const char* refusal = creation_refusal(conn))
+    return fail(client, conn, id, error::unauthorized, refusal);
+  const std::string creator = creator_key(conn);
+  if (!take_quota(creator)) return fail(client, conn, id, error::room_quota_exceeded);
   std::array<std::uint8_t, 16> raw{};
   std::string room_id;
   do {
@@ -16,7 +19,7 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
   } while (rooms.contains(room_id));
   TimestampMs now = clock.now();
   RoomRecord record{room_id, now, now + TimestampMs{config.limits.room_ttl_seconds} * 1000};
-  add_room(record).creator = conn.quota_key;
+  add_room(record).creator = creator;
   auto slot = conn.replies.reserve();
   auto done = [this, client, slot, id, record](std::error_code ec) {
     if (ec) {

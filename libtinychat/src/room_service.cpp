@@ -32,7 +32,8 @@ void RoomService::connect(ClientId client, std::string quota_key) {
   random_bytes(conn.challenge);
   conn.tokens = impl_->config.rate_limit.burst;
   conn.refilled_at = impl_->clock.now();
-  impl_->deliver(client, Impl::encode(Hello{1, conn.challenge, impl_->config.limits}));
+  impl_->deliver(client, Impl::encode(Hello{1, conn.challenge, impl_->config.limits,
+                                            impl_->config.token_verifier != nullptr}));
 }
 
 void RoomService::receive(ClientId client, std::string_view text) {
@@ -65,8 +66,11 @@ void RoomService::receive(ClientId client, PreparedRequest prepared) {
   Request& request = decoded.request();
   std::visit(
       [&](auto& body) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(body)>, SendRequest>)
+        using Body = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<Body, SendRequest>)
           impl_->handle(client, conn, request.id, body, prepared.signature);
+        else if constexpr (std::is_same_v<Body, AuthRequest>)
+          impl_->handle(client, conn, request.id, body, prepared.token);
         else
           impl_->handle(client, conn, request.id, body);
       },

@@ -258,6 +258,13 @@ struct RoomService::Impl {
   void handle(ClientId client, Connection& conn, const RequestId& id, PingRequest&) {
     reply(client, conn, Pong{id});
   }
+  void handle(ClientId, Connection&, const RequestId&, AuthRequest&,
+              const std::optional<TokenCheck>& checked);
+
+  // Why `conn` may not create rooms now (a message for `unauthorized`), or nullptr. The
+  // quota key its creations count against is then creator_key(conn).
+  const char* creation_refusal(const Connection& conn) const;
+  std::string creator_key(const Connection& conn) const;
 
   // An Ingress check counts only when it used the key this member joined with; the Ingress
   // guesses the key from the connection's join requests, and a refused join can mislead it.

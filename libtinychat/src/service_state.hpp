@@ -74,7 +74,9 @@ struct Connection {
   Challenge challenge{};
   std::map<std::string, PublicKey, std::less<>> rooms; ///< Joined rooms, with the key used.
   ReplyQueue replies;
-  std::string quota_key;
+  std::string quota_key;           ///< Room creations count here without authentication.
+  std::string sub;                 ///< The authenticated user; empty before a valid `auth`.
+  TimestampMs auth_expires_at = 0; ///< The `exp` of that token: `sub` counts until then.
   double tokens = 0;
   /// Refused requests minus accepted ones, never below 0. A flood that lets a token refill
   /// now and then still climbs; a client that backs off when refused stays near 0.

@@ -17,6 +17,12 @@ const WORDS = {
   too_many_rooms: 'This window is in too many rooms at once. Close some and try again.',
   stale_client_seq: 'The message collided with one from another tab. Please send it again.',
   internal: 'The server could not complete that. Nothing was changed; please try again.',
+  unauthorized:
+    'This server lets only users with a sign-in token create rooms, and this page has none. ' +
+    'You can still join a room whose link someone shares with you.',
+  room_quota_exceeded:
+    'You have created as many rooms as this server allows for now. Try again in a minute, ' +
+    'or when one of your rooms has closed.',
   disconnected: 'The connection to the server was lost. The page reconnects by itself.',
 };
 

@@ -16,8 +16,8 @@ json::object parse_object(std::string_view text) {
 }
 
 bool is_reply(const json::object& frame) {
-  static const std::set<std::string, std::less<>> replies{"room_created", "joined", "left", "sent",
-                                                          "history",      "pong",   "error"};
+  static const std::set<std::string, std::less<>> replies{
+      "room_created", "joined", "left", "sent", "history", "pong", "error", "authenticated"};
   return replies.contains(type_of(frame));
 }
 

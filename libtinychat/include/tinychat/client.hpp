@@ -42,6 +42,10 @@ public:
   std::optional<Hello> hello() const;
   const KeyPair& key() const noexcept { return key_; }
 
+  /// Sends `auth` with `token` (PROTOCOL.md 9); `done` gets Authenticated or an ErrorFrame
+  /// (`unauthorized`). Needed before create_room on servers whose hello says
+  /// `auth_required`. The token is not kept.
+  void authenticate(std::string_view token, ReplyHandler done);
   void create_room(ReplyHandler done);
   /// Signs the join with this connection's challenge. Requires hello().
   void join(std::string_view room_id, std::string_view user_name, ReplyHandler done);

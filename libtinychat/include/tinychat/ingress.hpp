@@ -6,10 +6,12 @@
 #include <tinychat/limits.hpp>
 #include <tinychat/protocol.hpp>
 #include <tinychat/signature_verifier.hpp>
+#include <tinychat/token_verifier.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,11 +25,19 @@ struct SignatureCheck {
   bool valid = false;
 };
 
+/// An `auth` token checked (all but its times) by `verifier`. RoomService trusts `result`
+/// only when `verifier` is its own.
+struct TokenCheck {
+  const TokenVerifier* verifier = nullptr;
+  TokenResult result;
+};
+
 /// A client message decoded and, where possible, signature-checked. Pass it to
 /// RoomService::receive.
 struct PreparedRequest {
   DecodedRequest decoded;
   std::optional<SignatureCheck> signature;
+  std::optional<TokenCheck> token = std::nullopt;
 };
 
 /// One connection's decoder and signature checker. A `send` is checked against the key of
@@ -44,11 +54,13 @@ struct PreparedRequest {
 /// Not thread-safe: use one per connection, from that connection's thread.
 class Ingress {
 public:
-  /// `rate_limit`: the service's; the default (0 per second) checks every `send`.
-  explicit Ingress(const Limits& limits, const RateLimit& rate_limit = {0, 0, 0});
+  /// `rate_limit`: the service's; the default (0 per second) checks every `send`. `tokens`:
+  /// the service's token verifier (ServiceConfig::token_verifier), or null.
+  explicit Ingress(const Limits& limits, const RateLimit& rate_limit = {0, 0, 0},
+                   std::shared_ptr<const TokenVerifier> tokens = {});
 
   /// Decodes `text` (one complete client message) and checks its signature when it is a
-  /// `send` to a room this connection asked to join.
+  /// `send` to a room this connection asked to join, or its token when it is an `auth`.
   PreparedRequest prepare(std::string_view text);
 
 private:
@@ -56,8 +68,9 @@ private:
 
   Limits limits_;
   RateLimit rate_limit_;
-  double tokens_ = 0;
+  double rate_tokens_ = 0;
   std::chrono::steady_clock::time_point refilled_at_;
+  std::shared_ptr<const TokenVerifier> tokens_;
   SignatureVerifier verifier_;
   /// Room id to the key of the latest join; at most max_rooms_per_connection entries.
   std::map<std::string, PublicKey, std::less<>> join_keys_;

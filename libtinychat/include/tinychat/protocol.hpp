@@ -50,8 +50,13 @@ struct HistoryRequest {
 
 struct PingRequest {};
 
+/// `auth` (PROTOCOL.md 9). The token is a credential: never log or echo it.
+struct AuthRequest {
+  std::string token;
+};
+
 using RequestBody = std::variant<CreateRoomRequest, JoinRequest, LeaveRequest, SendRequest,
-                                 HistoryRequest, PingRequest>;
+                                 HistoryRequest, PingRequest, AuthRequest>;
 
 struct Request {
   RequestId id;
@@ -85,6 +90,7 @@ struct Hello {
   int protocol = 1;
   Challenge challenge{};
   Limits limits;
+  bool auth_required = false; ///< Sent as `limits.auth_required`.
 };
 struct RoomCreated {
   RequestId id;
@@ -124,6 +130,11 @@ struct HistoryPage {
 struct Pong {
   RequestId id;
 };
+struct Authenticated {
+  RequestId id;
+  std::string sub;
+  TimestampMs expires_at = 0; ///< The token's `exp`, in milliseconds.
+};
 struct MessageEvent {
   ChatMessage message;
 };
@@ -146,8 +157,9 @@ struct ErrorFrame {
   std::optional<std::uint64_t> retry_after_ms; ///< Only with rate_limited.
 };
 
-using ServerFrame = std::variant<Hello, RoomCreated, Joined, Left, Sent, HistoryPage, Pong,
-                                 MessageEvent, MemberJoined, MemberLeft, RoomClosed, ErrorFrame>;
+using ServerFrame =
+    std::variant<Hello, RoomCreated, Joined, Left, Sent, HistoryPage, Pong, MessageEvent,
+                 MemberJoined, MemberLeft, RoomClosed, ErrorFrame, Authenticated>;
 
 /// Result of decoding: a request, or the `error` frame the server must answer with.
 class DecodedRequest {

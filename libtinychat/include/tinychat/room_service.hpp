@@ -7,6 +7,7 @@
 #include <tinychat/limits.hpp>
 #include <tinychat/metrics.hpp>
 #include <tinychat/store.hpp>
+#include <tinychat/token_verifier.hpp>
 #include <tinychat/types.hpp>
 
 #include <cstdint>
@@ -27,7 +28,8 @@ public:
   virtual void close(ClientId client, std::uint16_t code, std::string_view reason) = 0;
 };
 
-/// Room creation per user (an address, when there is no authentication). 0: no limit.
+/// Room creation per user: its token's `sub` with authentication, else its connection's
+/// quota key (the address). 0: no limit.
 struct RoomQuota {
   std::uint32_t live_rooms = 100;        ///< rooms it created that are still alive
   std::uint32_t created_per_minute = 60; ///< rooms it created in the last 60 s
@@ -38,6 +40,9 @@ struct ServiceConfig {
   Limits limits;
   RateLimit rate_limit;
   RoomQuota room_quota;
+  /// Token authentication (PROTOCOL.md 9): with a verifier, `create_room` needs an `auth`
+  /// whose token is still valid, and room quotas count per token `sub`. Null: off.
+  std::shared_ptr<const TokenVerifier> token_verifier;
 };
 
 /// Serves protocol v1 to any number of connections.
@@ -53,8 +58,8 @@ public:
   RoomService& operator=(const RoomService&) = delete;
 
   /// A new connection: sends it `hello` with a fresh challenge. `quota_key` names who its
-  /// room creations count against (PROTOCOL.md 9: the client's address without
-  /// authentication); empty: no room quota.
+  /// room creations count against without authentication (PROTOCOL.md 9: the client's
+  /// address); empty: no room quota. With a token verifier, the token's `sub` counts instead.
   void connect(ClientId client, std::string quota_key = {});
   /// One complete text message from `client` (valid UTF-8, within max_frame_bytes: the
   /// transport enforces those with close codes 1007 and 1009).
