@@ -129,6 +129,11 @@ const std::vector<Flag>& flags() {
        [](Options& o, std::string_view v) {
          o.max_queued_bytes = parse_integer("max-queued-bytes", v, 1024, std::uint64_t{1} << 40);
        }},
+      {"max-queued-frames", "messages queued for a slow reader before it is closed with 4008",
+       [](const Options& o) { return std::to_string(o.max_queued_frames); },
+       [](Options& o, std::string_view v) {
+         o.max_queued_frames = parse_integer("max-queued-frames", v, 16, std::uint64_t{1} << 32);
+       }},
       {"coalesce-us", "microseconds a busy connection waits to send messages in one write",
        [](const Options& o) { return std::to_string(o.coalesce.count()); },
        [](Options& o, std::string_view v) {

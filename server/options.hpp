@@ -29,6 +29,8 @@ struct Options {
   /// Bytes of frames that may wait for a connection that reads too slowly; beyond them it
   /// is closed with 4008.
   std::size_t max_queued_bytes = std::size_t{4} << 20;
+  /// The same in messages: at 1,000 messages a second, 10 s of backlog.
+  std::size_t max_queued_frames = 10000;
   /// A connection written to less than this ago waits this long for more messages to send
   /// with them in one write (0: every message is written at once).
   std::chrono::microseconds coalesce{5000};

@@ -38,19 +38,23 @@ constexpr std::size_t kept_capacity = 2048;
 
 } // namespace
 
-std::size_t OutboundStream::queue_text(std::string_view payload) {
+OutboundStream::Backlog OutboundStream::queue_text(std::string_view payload) {
   std::lock_guard lock(mutex_);
-  if (!taking_messages_ || failed_) return 0;
+  if (!taking_messages_ || failed_) return {};
   append_text_header(pending_, payload.size());
   pending_.append(payload);
+  ++pending_messages_;
   schedule_flush(false);
-  return pending_.size() + in_flight_.size();
+  return {pending_.size() + in_flight_.size(), pending_messages_ + in_flight_messages_};
 }
 
 void OutboundStream::stop_messages(bool discard) {
   std::lock_guard lock(mutex_);
   taking_messages_ = false;
-  if (discard) pending_.clear();
+  if (discard) {
+    pending_.clear();
+    pending_messages_ = 0;
+  }
 }
 
 void OutboundStream::limit_own_frames(std::size_t max_bytes, std::function<void()> overflow) {
@@ -108,6 +112,7 @@ void OutboundStream::flush(std::shared_ptr<void> owner) {
       return notify_flushed();
     }
     in_flight_.swap(pending_);
+    in_flight_messages_ = std::exchange(pending_messages_, 0);
     last_write_ = clock::now();
   }
   net::async_write(
@@ -120,6 +125,7 @@ void OutboundStream::on_written(beast::error_code ec) {
   {
     std::lock_guard lock(mutex_);
     in_flight_.clear();
+    in_flight_messages_ = 0;
     if (pending_.empty()) {
       // Idle again: an idle connection keeps no buffer a burst made big.
       if (in_flight_.capacity() > kept_capacity) std::string().swap(in_flight_);

@@ -50,10 +50,15 @@ public:
   /// The socket, for Beast's get_lowest_layer (timeouts close it) and teardown.
   socket_type& next_layer() noexcept { return socket_; }
 
+  /// What waits for the peer: queued or being written.
+  struct Backlog {
+    std::size_t bytes = 0;
+    std::size_t messages = 0; ///< queue_text's messages; Beast's frames count only in bytes
+  };
   /// Frames `payload` as one unfragmented, unmasked text message and queues it. Thread-safe.
-  /// Returns the bytes now queued or being written, or nothing was queued (0) because the
-  /// stream stopped taking messages.
-  std::size_t queue_text(std::string_view payload);
+  /// Returns the backlog including it, or nothing (zeros) when the stream stopped taking
+  /// messages and dropped it.
+  Backlog queue_text(std::string_view payload);
 
   /// Stops taking messages. With `discard`, drops what is queued and not yet being written.
   /// Frames Beast writes (the close frame) still go out. Thread-safe.
@@ -135,6 +140,8 @@ private:
   std::mutex mutex_;   // guards everything below
   std::string pending_;
   std::string in_flight_;
+  std::size_t pending_messages_ = 0;
+  std::size_t in_flight_messages_ = 0;
   bool flushing_ = false; // a flush is posted or waiting, or a write is in flight
   clock::time_point last_write_{};
   bool taking_messages_ = true;

@@ -70,6 +70,7 @@ public:
     return service_.config().token_verifier;
   }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
+  std::size_t max_queued_frames() const noexcept { return max_queued_frames_; }
   std::chrono::microseconds coalesce() const noexcept { return coalesce_; }
   std::chrono::milliseconds http_timeout() const noexcept { return http_timeout_; }
   std::chrono::milliseconds idle_timeout() const noexcept { return idle_timeout_; }
@@ -115,6 +116,7 @@ private:
   Limits limits_;
   RateLimit rate_limit_;
   std::size_t max_queued_bytes_;
+  std::size_t max_queued_frames_;
   std::chrono::microseconds coalesce_;
   std::chrono::milliseconds http_timeout_;
   std::chrono::milliseconds idle_timeout_;

@@ -119,7 +119,9 @@ void WebSocketSession::processed() {
 
 void WebSocketSession::send(const Frame& frame) {
   if (!frame) return;
-  if (ws_.next_layer().queue_text(*frame) > state_.max_queued_bytes()) too_slow();
+  const auto backlog = ws_.next_layer().queue_text(*frame);
+  if (backlog.bytes > state_.max_queued_bytes() || backlog.messages > state_.max_queued_frames())
+    too_slow();
 }
 
 void WebSocketSession::too_slow() {

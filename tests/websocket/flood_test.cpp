@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 namespace tinychat::test {
 namespace {
@@ -80,8 +81,11 @@ TEST_CASE("flood: a stream of malformed frames gets one error each and the conne
   CHECK(json::parse(flooder.read_text()).at("type") == "pong");
 }
 
-TEST_CASE("flood: a member that stops reading is closed with 4008; the others get everything") {
-  ServerProcess server({"--rate-limit-per-second", "0", "--max-queued-bytes", "65536"});
+// Alice sends to a room where `sleeper` never reads: the server must close the sleeper with
+// 4008 and still deliver everything to bob. `bound` are the flags that set the queue's bound.
+static void sleeper_closed_4008(std::vector<std::string> bound) {
+  bound.insert(bound.end(), {"--rate-limit-per-second", "0"});
+  ServerProcess server(bound);
   ChatUser alice(server.ws_url());
   ChatUser bob(server.ws_url());
   const auto room = alice.create_room();
@@ -117,6 +121,14 @@ TEST_CASE("flood: a member that stops reading is closed with 4008; the others ge
   const auto received = bob.wait_for_messages_from("alice", sent);
   for (std::size_t i = 0; i < sent; ++i)
     REQUIRE(received[i].seq == i + 1);
+}
+
+TEST_CASE("flood: a member that stops reading is closed with 4008; the others get everything") {
+  sleeper_closed_4008({"--max-queued-bytes", "65536"});
+}
+
+TEST_CASE("flood: the outbound queue is bounded in messages too") {
+  sleeper_closed_4008({"--max-queued-bytes", "1073741824", "--max-queued-frames", "16"});
 }
 
 } // namespace tinychat::test
