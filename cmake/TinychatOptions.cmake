@@ -30,3 +30,15 @@ if(TINYCHAT_SANITIZE)
     $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+if(TINYCHAT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "TINYCHAT_FUZZ needs clang for libFuzzer, but the C++ compiler is "
+      "${CMAKE_CXX_COMPILER_ID}: configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  # Everything, the library included, gets coverage instrumentation; only the fuzz targets
+  # link libFuzzer itself (-fsanitize=fuzzer, in tests/fuzz). vptr is left out as above.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr
+    -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -219,6 +219,19 @@ bool is_valid_room_id(std::string_view s) noexcept {
   return true;
 }
 
+namespace {
+
+// At most `max_bytes` of the valid UTF-8 `s`, cut between characters: a cut inside one would
+// put invalid UTF-8 into the reply, which no client can read.
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  while (max_bytes > 0 && (static_cast<unsigned char>(s[max_bytes]) & 0xc0) == 0x80)
+    --max_bytes;
+  return s.substr(0, max_bytes);
+}
+
+} // namespace
+
 DecodedRequest Protocol::decode_request(std::string_view text) {
   auto value = detail::parse_json(text);
   if (!value) return bad_request({}, "the frame is not valid JSON");
@@ -237,7 +250,7 @@ DecodedRequest Protocol::decode_request(std::string_view text) {
   auto body = read_body(*type, fields);
   if (!body)
     return ErrorFrame{std::move(*id), error::unknown_type,
-                      "unknown type \"" + std::string(type->substr(0, 64)) + "\"", std::nullopt};
+                      "unknown type \"" + std::string(utf8_prefix(*type, 64)) + "\"", std::nullopt};
   if (fields.failed()) return bad_request(std::move(*id), fields.error());
   return Request{std::move(*id), std::move(*body)};
 }

@@ -836,13 +836,14 @@ TEST_CASE("invalid_signature: a signature with one bit flipped") {
   AliceAndBob chat;
   auto& carol = chat.chat.connect();
   auto join = join_request(carol, chat.room, "carol");
-  for (std::size_t bit : {0u, 255u, 256u, 511u}) {
+  // Every bit of R (0..255) and of S (256..511).
+  for (std::size_t bit = 0; bit < 512; ++bit) {
     CAPTURE(bit);
     check_error(carol.call(with(with(join, "sig", flip_bit(join, bit)), "id", 1)),
                 "invalid_signature", 1);
   }
   auto send = send_request(chat.alice, chat.room, 1, "hi");
-  for (std::size_t bit : {0u, 255u, 256u, 511u}) {
+  for (std::size_t bit = 0; bit < 512; ++bit) {
     CAPTURE(bit);
     check_error(chat.alice.call(with(with(send, "sig", flip_bit(send, bit)), "id", 2)),
                 "invalid_signature", 2);
