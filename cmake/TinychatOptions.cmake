@@ -31,6 +31,14 @@ if(TINYCHAT_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+if(TINYCHAT_TSAN)
+  if(TINYCHAT_SANITIZE)
+    message(FATAL_ERROR "TINYCHAT_TSAN and TINYCHAT_SANITIZE cannot be combined: use two trees")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+
 if(TINYCHAT_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "TINYCHAT_FUZZ needs clang for libFuzzer, but the C++ compiler is "

@@ -60,8 +60,10 @@ std::string ServerProcess::ws_url() const {
   return "ws://127.0.0.1:" + std::to_string(port_) + "/v1/ws";
 }
 
-CommandResult run_server_command(const std::vector<std::string>& args) {
-  ChildProcess process(server_command(args));
+CommandResult run_server_command(const std::vector<std::string>& args, bool merge_stderr) {
+  ChildOptions options;
+  options.merge_stderr = merge_stderr;
+  ChildProcess process(server_command(args), options);
   auto out = process.read_to_end(event_timeout);
   const auto exit_code = out ? process.wait(event_timeout) : std::nullopt;
   if (!exit_code) throw std::runtime_error("tinychat-server did not finish in time");

@@ -46,8 +46,9 @@ struct CommandResult {
   std::string out;
 };
 
-/// Runs tinychat-server with `args` to completion (e.g. --help); stderr is left alone.
-/// Throws std::runtime_error when it does not finish within event_timeout.
-CommandResult run_server_command(const std::vector<std::string>& args);
+/// Runs tinychat-server with `args` to completion (e.g. --help, or a start that must fail);
+/// with `merge_stderr` its stderr is in `out` too, otherwise left alone. Throws
+/// std::runtime_error when it does not finish within event_timeout.
+CommandResult run_server_command(const std::vector<std::string>& args, bool merge_stderr = false);
 
 } // namespace tinychat::test

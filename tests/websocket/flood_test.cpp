@@ -93,18 +93,7 @@ static void sleeper_closed_4008(std::vector<std::string> bound) {
   bob.join(room, "bob");
 
   RawWebSocket sleeper(server.port());
-  const auto hello = json::parse(sleeper.read_text()).as_object();
-  Challenge challenge{};
-  REQUIRE(from_hex(hello.at("challenge").as_string(), challenge));
-  const auto key = KeyPair::generate();
-  const auto sig = key.sign(join_payload(challenge, room, "sleeper", key.public_key()));
-  REQUIRE_FALSE(sleeper.write(json::serialize(json::object{{"type", "join"},
-                                                           {"id", 1},
-                                                           {"room_id", room},
-                                                           {"user_name", "sleeper"},
-                                                           {"pub_key", to_hex(key.public_key())},
-                                                           {"sig", to_hex(sig)}})));
-  CHECK(json::parse(sleeper.read_text()).at("type") == "joined");
+  CHECK(join_with_fresh_key(sleeper, room, "sleeper") == "joined");
   alice.wait_for_member(room, "sleeper");
 
   // The server drops the sleeper from the room the moment its queue overflows; that takes a

@@ -204,17 +204,7 @@ TEST_CASE("metrics: a 4008 slow-consumer close is counted") {
   bob.join(room, "bob");
 
   RawWebSocket sleeper(server.port());
-  const auto hello = json::parse(sleeper.read_text()).as_object();
-  Challenge challenge{};
-  REQUIRE(from_hex(hello.at("challenge").as_string(), challenge));
-  const auto key = KeyPair::generate();
-  const auto sig = key.sign(join_payload(challenge, room, "sleeper", key.public_key()));
-  REQUIRE_FALSE(sleeper.write(json::serialize(json::object{{"type", "join"},
-                                                           {"room_id", room},
-                                                           {"user_name", "sleeper"},
-                                                           {"pub_key", to_hex(key.public_key())},
-                                                           {"sig", to_hex(sig)}})));
-  CHECK(json::parse(sleeper.read_text()).at("type") == "joined");
+  CHECK(join_with_fresh_key(sleeper, room, "sleeper") == "joined");
   alice.wait_for_member(room, "sleeper");
   CHECK(scrape(server.port())["tinychat_slow_consumer_closes_total"] == 0);
 

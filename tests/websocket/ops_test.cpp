@@ -89,17 +89,10 @@ bool has_line(const std::vector<std::string>& lines, const std::string& part) {
 }
 
 // Runs the server expecting it to stop at once; its exit status and everything it printed.
-std::pair<int, std::string> run_to_exit(const std::vector<std::string>& flags) {
-  std::vector<std::string> argv{server_path(), "--port", "0", "--store", "memory"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  ChildOptions options;
-  options.merge_stderr = true;
-  ChildProcess server(argv, options);
-  auto out = server.read_to_end(event_timeout);
-  auto status = server.wait(event_timeout);
-  REQUIRE(out);
-  REQUIRE(status);
-  return {*status, *out};
+CommandResult run_to_exit(const std::vector<std::string>& flags) {
+  std::vector<std::string> args{"--port", "0", "--store", "memory"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return run_server_command(args, true);
 }
 
 std::string write_file(const TempDir& dir, const std::string& content) {

@@ -1,11 +1,15 @@
 #include "raw_clients.hpp"
 
+#include <tinychat/encoding.hpp>
+#include <tinychat/signature_verifier.hpp>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
 
 #include <optional>
 #include <stdexcept>
@@ -16,6 +20,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+namespace json = boost::json;
 using tcp = net::ip::tcp;
 
 namespace {
@@ -92,6 +97,23 @@ beast::error_code RawWebSocket::write(std::string_view data, bool binary) {
     ws_.async_write(net::buffer(data.data(), data.size()),
                     [done](beast::error_code ec, std::size_t) { done(ec); });
   });
+}
+
+std::string join_with_fresh_key(RawWebSocket& ws, const std::string& room, const std::string& name) {
+  const auto hello = json::parse(ws.read_text()).as_object();
+  Challenge challenge{};
+  if (!from_hex(hello.at("challenge").as_string(), challenge))
+    throw std::runtime_error("hello without a challenge");
+  const auto key = KeyPair::generate();
+  const auto sig = key.sign(join_payload(challenge, room, name, key.public_key()));
+  if (ws.write(json::serialize(json::object{{"type", "join"},
+                                            {"id", 1},
+                                            {"room_id", room},
+                                            {"user_name", name},
+                                            {"pub_key", to_hex(key.public_key())},
+                                            {"sig", to_hex(sig)}})))
+    throw std::runtime_error("join could not be written");
+  return json::parse(ws.read_text()).as_object().at("type").as_string().c_str();
 }
 
 void RawWebSocket::write_fragment(std::string_view data, bool last) {

@@ -47,6 +47,10 @@ private:
   boost::beast::flat_buffer buffer_;
 };
 
+/// Reads `ws`'s hello and joins `room` as `name` with a fresh key, correctly signed; returns
+/// the reply (`joined`, or the error).
+std::string join_with_fresh_key(RawWebSocket& ws, const std::string& room, const std::string& name);
+
 /// Extra request headers, as name and value; a "Host" here replaces the default one.
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 

@@ -28,17 +28,10 @@ std::vector<std::string> sqlite_flags(const fs::path& dir) {
 }
 
 // Starts the server expecting it to fail; its exit status and what it printed.
-std::pair<int, std::string> failed_start(const std::vector<std::string>& flags) {
-  std::vector<std::string> argv{server_path(), "--port", "0"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  ChildOptions options;
-  options.merge_stderr = true;
-  ChildProcess server(argv, options);
-  auto out = server.read_to_end(event_timeout);
-  auto status = server.wait(event_timeout);
-  REQUIRE(out);
-  REQUIRE(status);
-  return {*status, *out};
+CommandResult failed_start(const std::vector<std::string>& flags) {
+  std::vector<std::string> args{"--port", "0"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return run_server_command(args, true);
 }
 
 } // namespace
