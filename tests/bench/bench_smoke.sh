@@ -47,6 +47,7 @@ run fanout --members 50 --senders 2 --rate 200 --duration 2
 run latency --members 50 --rate 50 --duration 2
 run idle --connections 200 --members 50 --duration 3 --ping-interval 1
 run churn --connections 8 --rooms 4 --duration 2
+run flood --abusers 7 --duration 2
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "bench_smoke: tinychat-server exited during the runs" >&2
