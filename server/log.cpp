@@ -137,8 +137,4 @@ void fail(beast::error_code ec, std::string_view what) {
   log_event(LogLevel::warn, "io_error", {{"op", std::string(what)}, {"error", ec.message()}});
 }
 
-void log_line(std::string_view line) {
-  log_event(LogLevel::info, "note", {{"msg", std::string(line)}});
-}
-
 } // namespace tinychat::server

@@ -47,7 +47,4 @@ bool is_routine(boost::beast::error_code ec) noexcept;
 /// routine.
 void fail(boost::beast::error_code ec, std::string_view what);
 
-/// A free-form note: `level=info event=note msg="<line>"`. Prefer log_event with fields.
-void log_line(std::string_view line);
-
 } // namespace tinychat::server
