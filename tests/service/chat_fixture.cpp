@@ -240,4 +240,17 @@ void ChatFixture::restart() {
   transport = std::make_unique<InProcessTransport>(active_store(), clock, config_);
 }
 
+ServiceConfig roomy() {
+  ServiceConfig config;
+  config.rate_limit = {1'000'000, 1'000'000};
+  return config;
+}
+
+AliceAndBob::AliceAndBob(ServiceConfig config)
+    : chat(config), alice(chat.connect()), bob(chat.connect()), room(alice.create_room()) {
+  REQUIRE(type_of(alice.join(room, "alice")) == "joined");
+  REQUIRE(type_of(bob.join(room, "bob")) == "joined");
+  alice.events("member_joined");
+}
+
 } // namespace tinychat::test

@@ -123,6 +123,19 @@ struct ChatFixture {
 };
 
 /// The `code` of an error frame, or "" when the frame is not an error.
+/// A config whose rate limit is out of reach. The manual clock refills the bucket only as it
+/// moves, and tests that are not about rate limiting must not run into it.
+ServiceConfig roomy();
+
+/// Alice and Bob, both present in one room. Neither has pending events.
+struct AliceAndBob {
+  explicit AliceAndBob(ServiceConfig config = roomy());
+  ChatFixture chat;
+  Peer& alice;
+  Peer& bob;
+  std::string room;
+};
+
 std::string code_of(const json::object& frame);
 std::string type_of(const json::object& frame);
 /// A string field of a frame ("" when missing or not a string).

@@ -16,28 +16,6 @@ namespace {
 
 // ---- setup -------------------------------------------------------------------------------
 
-// The default rate limit refills only as the manual clock moves; tests that are
-// not about rate limiting must not run into it.
-tinychat::ServiceConfig roomy() {
-  tinychat::ServiceConfig config;
-  config.rate_limit = {1'000'000, 1'000'000};
-  return config;
-}
-
-// Alice and Bob, both present in one room. Neither has pending events.
-struct AliceAndBob {
-  explicit AliceAndBob(tinychat::ServiceConfig config = roomy())
-      : chat(config), alice(chat.connect()), bob(chat.connect()), room(alice.create_room()) {
-    REQUIRE(type_of(alice.join(room, "alice")) == "joined");
-    REQUIRE(type_of(bob.join(room, "bob")) == "joined");
-    alice.events("member_joined");
-  }
-  ChatFixture chat;
-  Peer& alice;
-  Peer& bob;
-  std::string room;
-};
-
 // Well-formed (26 lowercase base32 characters, 16 zero bytes), but no server handed it out.
 const std::string no_such_room(26, 'a');
 

@@ -16,21 +16,8 @@ using tinychat::to_hex;
 
 namespace {
 
-tinychat::ServiceConfig roomy() {
-  tinychat::ServiceConfig config;
-  config.rate_limit = {1'000'000, 1'000'000};
-  return config;
-}
-
-// Alice and Bob present in one room, nothing queued.
-struct AliceAndBob {
-  AliceAndBob() : chat(roomy()), alice(chat.connect()), bob(chat.connect()) {
-    room = alice.create_room();
-    REQUIRE(type_of(alice.join(room, "alice")) == "joined");
-    REQUIRE(type_of(bob.join(room, "bob")) == "joined");
-    alice.events("member_joined");
-  }
-
+// Alice and Bob present in one room, nothing queued, and a way to see they still talk.
+struct Served : AliceAndBob {
   // Nothing reached the members, and they still talk: the server keeps serving.
   void still_serving() {
     CHECK(alice.queued() == 0);
@@ -40,11 +27,6 @@ struct AliceAndBob {
     REQUIRE(type_of(alice.send(room, "still here")) == "sent");
     CHECK(str_of(bob.event("message"), "text") == "still here");
   }
-
-  ChatFixture chat;
-  Peer& alice;
-  Peer& bob;
-  std::string room;
 };
 
 tinychat::Challenge challenge_of(const Peer& p) {
@@ -94,7 +76,7 @@ bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x
 } // namespace
 
 TEST_CASE("invalid_signature: a join with one bit of the signed name or of pub_key flipped") {
-  AliceAndBob room;
+  Served room;
   auto& carol = room.chat.connect();
   const std::string name = "carol";
   const auto genuine = carol.key().sign(
@@ -120,7 +102,7 @@ TEST_CASE("invalid_signature: a join with one bit of the signed name or of pub_k
 }
 
 TEST_CASE("invalid_signature: a send with one bit of the text or of client_seq flipped") {
-  AliceAndBob room;
+  Served room;
   auto& alice = room.alice;
   const std::string text = "hi there";
   const auto sig =
@@ -147,7 +129,7 @@ TEST_CASE("invalid_signature: a send with one bit of the text or of client_seq f
 
 TEST_CASE("invalid_signature: every small-order key, canonical or not, with a signature that "
           "satisfies the plain equation") {
-  AliceAndBob room;
+  Served room;
   auto& mallory = room.chat.connect();
   auto keys = small_order_points();
   keys.insert(keys.end(), non_canonical_small_order_points().begin(),
@@ -166,7 +148,7 @@ TEST_CASE("invalid_signature: every small-order key, canonical or not, with a si
 }
 
 TEST_CASE("invalid_signature: public keys with y >= p are refused however they decode") {
-  AliceAndBob room;
+  Served room;
   auto& mallory = room.chat.connect();
   const auto sig = mallory.key().sign(std::vector<std::uint8_t>{1});
   for (const auto& key : other_non_canonical_encodings()) {
@@ -177,7 +159,7 @@ TEST_CASE("invalid_signature: public keys with y >= p are refused however they d
 }
 
 TEST_CASE("invalid_signature: an R of small order, though the cofactored equation holds") {
-  AliceAndBob room;
+  Served room;
   auto& carol = room.chat.connect();
   auto& alice = room.alice;
   const auto join_payload =
@@ -207,7 +189,7 @@ TEST_CASE("invalid_signature: an R of small order, though the cofactored equatio
 }
 
 TEST_CASE("invalid_signature: a join signed over the right payload by another key") {
-  AliceAndBob room;
+  Served room;
   auto& carol = room.chat.connect();
   const auto mallory = tinychat::KeyPair::generate();
   // Carol's key on the wire, the payload naming it, Mallory's signature.
