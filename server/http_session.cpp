@@ -28,6 +28,16 @@ constexpr std::uint64_t body_limit = 8 * 1024;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// Ten lines a second at most: refusals come in floods exactly when someone hammers a limit.
+void log_refusal(std::string_view reason, const std::string& address) {
+  static LogThrottle throttle(10);
+  std::uint64_t dropped = 0;
+  if (!log_enabled(LogLevel::info) || !throttle.admit(dropped)) return;
+  log_event(
+      LogLevel::info, "connection_refused",
+      {{"reason", std::string(reason)}, {"ip", address}, {"dropped", std::to_string(dropped)}});
+}
+
 } // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, ServerState& state, const WebAssets& assets)
@@ -60,13 +70,13 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     const std::string address = remote.address().to_string();
     if (!origin_allowed(req, state_.allowed_origins())) {
       ServerCounters::bump(state_.counters().refused_origin);
-      log_event(LogLevel::info, "connection_refused", {{"reason", "origin"}, {"ip", address}});
+      log_refusal("origin", address);
       return respond(make_refusal(req, http::status::forbidden, "this origin may not connect"));
     }
     auto admission = state_.admit(address);
     if (!admission) {
       ServerCounters::bump(state_.counters().refused_capacity);
-      log_event(LogLevel::info, "connection_refused", {{"reason", "capacity"}, {"ip", address}});
+      log_refusal("capacity", address);
       return respond(make_refusal(req, http::status::service_unavailable,
                                   "too many connections; retry later"));
     }

@@ -5,12 +5,14 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/websocket/error.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <string>
+#include <utility>
 
 namespace tinychat::server {
 
@@ -135,6 +137,21 @@ bool is_routine(beast::error_code ec) noexcept {
 void fail(beast::error_code ec, std::string_view what) {
   if (!ec || is_routine(ec)) return;
   log_event(LogLevel::warn, "io_error", {{"op", std::string(what)}, {"error", ec.message()}});
+}
+
+bool LogThrottle::admit(std::uint64_t& dropped) {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - refilled_at_).count();
+  refilled_at_ = now;
+  tokens_ = std::min(per_second_, tokens_ + elapsed * per_second_);
+  if (tokens_ < 1) {
+    ++dropped_;
+    return false;
+  }
+  tokens_ -= 1;
+  dropped = std::exchange(dropped_, 0);
+  return true;
 }
 
 } // namespace tinychat::server

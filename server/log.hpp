@@ -6,7 +6,10 @@
 
 #include <boost/beast/core/error.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <initializer_list>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +36,23 @@ struct LogField {
 
 /// Writes one event line if `level` is enabled. Thread-safe: one write per line.
 void log_event(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+
+/// Lets at most `per_second` lines of one kind through, in bursts of as many; the others are
+/// dropped and counted, so an attacker hammering a limit cannot flood the log. Thread-safe.
+class LogThrottle {
+public:
+  explicit LogThrottle(double per_second) : per_second_(per_second), tokens_(per_second) {}
+  /// Whether to write this line. When true, `dropped` is the number of lines dropped since
+  /// the last one written (report it in the line).
+  bool admit(std::uint64_t& dropped);
+
+private:
+  std::mutex mutex_;
+  const double per_second_;
+  double tokens_;
+  std::chrono::steady_clock::time_point refilled_at_ = std::chrono::steady_clock::now();
+  std::uint64_t dropped_ = 0;
+};
 
 /// The line log_event writes at time `unix_ms`, without the newline (for tests of the format).
 std::string format_event(long long unix_ms, LogLevel level, std::string_view event,

@@ -12,11 +12,13 @@
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tinychat::test {
@@ -169,6 +171,27 @@ TEST_CASE("log: a message's text and signatures never reach the log") {
   CHECK(all.find("zebra-7f3a") == std::string::npos);
   CHECK(all.find(message_sig) == std::string::npos);
   CHECK(all.find(message_sig.substr(0, 16)) == std::string::npos);
+}
+
+TEST_CASE("log: refused upgrades are logged ten a second at most, with the count dropped") {
+  LoggedServer server({"--max-connections", "1"});
+  RawWebSocket first(server.port());
+  first.read_text();
+  for (int i = 0; i < 200; ++i)
+    REQUIRE(upgrade_status(server.port(), "/v1/ws") == 503);
+  // The throttle refills at 10 a second: after a pause the next refusal is logged again and
+  // says how many were not.
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  REQUIRE(upgrade_status(server.port(), "/v1/ws") == 503);
+  std::vector<std::string> refusals;
+  for (const auto& l : server.stop())
+    if (l.find("event=connection_refused") != std::string::npos) refusals.push_back(l);
+  REQUIRE_FALSE(refusals.empty());
+  // 10 at once, then 10 a second for as long as the attempts took.
+  CHECK(refusals.size() < 100);
+  CHECK(refusals.front().find("dropped=0") != std::string::npos);
+  CHECK(refusals.back().find("dropped=0") == std::string::npos);
+  CHECK(refusals.back().find("dropped=") != std::string::npos);
 }
 
 TEST_CASE("config: the file's settings reach hello; the command line overrides them") {
