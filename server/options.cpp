@@ -1,7 +1,7 @@
 #include "options.hpp"
 
-#include "config_file.hpp"
 #include "auth_key.hpp"
+#include "config_file.hpp"
 
 #include <boost/asio/ip/address.hpp>
 

@@ -36,8 +36,7 @@ std::unique_ptr<Store> open_store(const Options& options, SqliteStore::Post post
 
 ServerState::ServerState(net::io_context& ioc, const Options& options)
     : strand_(net::make_strand(ioc)), limits_(options.service.limits),
-      rate_limit_(options.service.rate_limit),
-      max_queued_bytes_(options.max_queued_bytes),
+      rate_limit_(options.service.rate_limit), max_queued_bytes_(options.max_queued_bytes),
       max_queued_frames_(options.max_queued_frames), coalesce_(options.coalesce),
       http_timeout_(options.http_timeout), idle_timeout_(options.idle_timeout),
       allowed_origins_(options.allowed_origins), max_connections_(options.max_connections),

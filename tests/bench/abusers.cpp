@@ -69,8 +69,8 @@ struct Script {
     case AbuseKind::junk:
       return R"({"type":"send","room_id":)";
     case AbuseKind::bad_signature:
-      return R"({"type":"send","room_id":")" + room_id + R"(","client_seq":)" +
-             std::to_string(n) + R"(,"text":"flood","sig":")" + replayed_sig + R"("})";
+      return R"({"type":"send","room_id":")" + room_id + R"(","client_seq":)" + std::to_string(n) +
+             R"(,"text":"flood","sig":")" + replayed_sig + R"("})";
     case AbuseKind::history:
       return R"({"type":"history","room_id":")" + room_id + R"(","limit":200})";
     case AbuseKind::create_room:
@@ -146,8 +146,9 @@ net::awaitable<void> abuse_once(std::shared_ptr<Abusers::State> s, std::size_t i
   if (!scan_frame(hello_text, hello)) throw std::runtime_error("no hello");
   if (script.joins()) {
     const std::string name = "abuser-" + std::to_string(index) + "-" + std::to_string(generation);
-    co_await ws->async_write(net::buffer(join_request(1, s->room_id, name, key, challenge_of(hello))),
-                             net::use_awaitable);
+    co_await ws->async_write(
+        net::buffer(join_request(1, s->room_id, name, key, challenge_of(hello))),
+        net::use_awaitable);
     const std::string user_id = co_await await_join(*ws);
     script.replayed_sig = to_hex(key.sign(message_payload(s->room_id, user_id, 1, "flood")));
   }
@@ -177,8 +178,8 @@ net::awaitable<void> flood(std::shared_ptr<Abusers::State> s, std::size_t index,
   const KeyPair key = KeyPair::generate();
   net::steady_timer pause(ioc);
   for (std::uint64_t generation = 0; !s->stopping; ++generation) {
-    auto [failure] = co_await net::co_spawn(
-        ioc, abuse_once(s, index, ioc, script, key, generation), net::as_tuple(net::use_awaitable));
+    auto [failure] = co_await net::co_spawn(ioc, abuse_once(s, index, ioc, script, key, generation),
+                                            net::as_tuple(net::use_awaitable));
     if (failure) { // a 503, or a reset during set-up: try again in a moment
       pause.expires_after(10ms);
       co_await pause.async_wait(use_tuple);

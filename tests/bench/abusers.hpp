@@ -19,13 +19,13 @@ namespace tinychat::bench {
 
 /// What one kind of abuser sends, in turn over the abusers.
 enum class AbuseKind {
-  junk,           // frames that are not JSON
-  bad_signature,  // `send` to a joined room with a signature that does not verify
-  history,        // `history` pages of a joined room
-  create_room,    // `create_room` past the room quota
-  ping,           // protocol `ping` requests
-  oversized,      // a message over max_frame_bytes: closed with 1009, reconnects
-  binary,         // a binary message: closed with 1003, reconnects
+  junk,          // frames that are not JSON
+  bad_signature, // `send` to a joined room with a signature that does not verify
+  history,       // `history` pages of a joined room
+  create_room,   // `create_room` past the room quota
+  ping,          // protocol `ping` requests
+  oversized,     // a message over max_frame_bytes: closed with 1009, reconnects
+  binary,        // a binary message: closed with 1003, reconnects
 };
 inline constexpr std::size_t abuse_kind_count = 7;
 const char* abuse_kind_name(AbuseKind kind);

@@ -29,9 +29,8 @@ unsigned whole(std::string_view flag, const std::string& value, unsigned min, un
 }
 
 Scenario parse_scenario(const std::string& name) {
-  for (Scenario s :
-       {Scenario::ingress, Scenario::fanout, Scenario::latency, Scenario::idle, Scenario::churn,
-        Scenario::flood})
+  for (Scenario s : {Scenario::ingress, Scenario::fanout, Scenario::latency, Scenario::idle,
+                     Scenario::churn, Scenario::flood})
     if (name == scenario_name(s)) return s;
   throw UsageError("unknown scenario '" + name + "'");
 }

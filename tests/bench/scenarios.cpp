@@ -77,11 +77,10 @@ Results run_traffic(const Options& o, const Endpoint& endpoint) {
     abusers->stop(10);
     const double frames = static_cast<double>(abusers->frames());
     r.shape += ", " + plural(o.abusers, "abuser", "abusers") + " flooding another room";
-    r.notes.push_back("abusers sent " + std::to_string(static_cast<std::uint64_t>(frames)) +
-                      " frames (" +
-                      std::to_string(static_cast<std::uint64_t>(
-                          frames / (o.warmup + o.duration + o.drain))) +
-                      "/s over the run)");
+    r.notes.push_back(
+        "abusers sent " + std::to_string(static_cast<std::uint64_t>(frames)) + " frames (" +
+        std::to_string(static_cast<std::uint64_t>(frames / (o.warmup + o.duration + o.drain))) +
+        "/s over the run)");
     for (auto& row : abusers->summary())
       r.notes.push_back(std::move(row));
   }

@@ -437,12 +437,12 @@ TEST_CASE("send: a message its Ingress left unchecked, being over the rate, is c
           "the service") {
   TwoUsers chat; // the service's own rate limit is far away
   const std::string user_id = chat.alice.user_id(chat.room);
-  const std::string join = json::serialize(json::object{
-      {"type", "join"},
-      {"room_id", chat.room},
-      {"user_name", "alice"},
-      {"pub_key", chat.alice.pub_key_hex()},
-      {"sig", chat.alice.join_sig(chat.room, "alice")}});
+  const std::string join =
+      json::serialize(json::object{{"type", "join"},
+                                   {"room_id", chat.room},
+                                   {"user_name", "alice"},
+                                   {"pub_key", chat.alice.pub_key_hex()},
+                                   {"sig", chat.alice.join_sig(chat.room, "alice")}});
   const auto send = [&](std::uint64_t seq, const std::string& sig) {
     return json::serialize(json::object{{"type", "send"},
                                         {"id", seq},

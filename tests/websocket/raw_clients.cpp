@@ -99,7 +99,8 @@ beast::error_code RawWebSocket::write(std::string_view data, bool binary) {
   });
 }
 
-std::string join_with_fresh_key(RawWebSocket& ws, const std::string& room, const std::string& name) {
+std::string join_with_fresh_key(RawWebSocket& ws, const std::string& room,
+                                const std::string& name) {
   const auto hello = json::parse(ws.read_text()).as_object();
   Challenge challenge{};
   if (!from_hex(hello.at("challenge").as_string(), challenge))

@@ -89,7 +89,8 @@ public:
 private:
   friend class InProcessTransport;
   InProcessConnection(InProcessTransport& transport, ClientId id, const ServiceConfig& config)
-      : transport_(&transport), id_(id), ingress_(config.limits, {0, 0, 0}, config.token_verifier) {}
+      : transport_(&transport), id_(id), ingress_(config.limits, {0, 0, 0}, config.token_verifier) {
+  }
 
   InProcessTransport* transport_;
   ClientId id_;
