@@ -31,7 +31,7 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
     ++metrics->rooms_created;
     fill_reply(client, slot, encode(RoomCreated{id, record.room_id, record.expires_at}));
   };
-  store.create_room(record, timed(StoreOperation::create_room, std::move(done)));
+  store->create_room(record, timed(StoreOperation::create_room, std::move(done)));
 }
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
@@ -114,7 +114,7 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
       broadcast(room, MemberJoined{room.id, Member{u.user_id, u.user_name, u.pub_key}}, client);
     }
   };
-  store.save_user(record, timed(StoreOperation::save_user, std::move(done)));
+  store->save_user(record, timed(StoreOperation::save_user, std::move(done)));
 }
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
@@ -169,8 +169,8 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
       room->history.pop_front();
     metrics->message_deliveries += broadcast(*room, MessageEvent{msg});
   };
-  store.append_message(msg, config.limits.max_history,
-                       timed(StoreOperation::append_message, std::move(done)));
+  store->append_message(msg, config.limits.max_history,
+                        timed(StoreOperation::append_message, std::move(done)));
 }
 
 void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
@@ -179,12 +179,17 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
   if (!room) return fail(client, conn, id, error::room_not_found);
   if (!conn.rooms.contains(req.room_id)) return fail(client, conn, id, error::not_member);
 
-  HistoryPage page{id, room->id, {}, 0, room->committed_seq, false, false};
-  const auto& h = room->history;
+  reply(client, conn, history_page(*room, id, req));
+}
+
+HistoryPage RoomService::Impl::history_page(const Room& room, const RequestId& id,
+                                            const HistoryRequest& req) const {
+  HistoryPage page{id, room.id, {}, 0, room.committed_seq, false, false};
+  const auto& h = room.history;
   if (!h.empty()) page.first_seq = h.front().seq;
   // Messages after after_seq that the cap already dropped.
   page.truncated =
-      req.after_seq < room->committed_seq && (h.empty() || req.after_seq + 1 < h.front().seq);
+      req.after_seq < room.committed_seq && (h.empty() || req.after_seq + 1 < h.front().seq);
   std::size_t start = 0;
   if (!h.empty() && req.after_seq >= h.front().seq)
     start = static_cast<std::size_t>(
@@ -193,7 +198,7 @@ void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestI
   page.messages.assign(h.begin() + static_cast<std::ptrdiff_t>(start),
                        h.begin() + static_cast<std::ptrdiff_t>(end));
   page.has_more = end < h.size();
-  reply(client, conn, page);
+  return page;
 }
 
 } // namespace tinychat

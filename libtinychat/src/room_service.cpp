@@ -9,7 +9,7 @@ namespace tinychat {
 // ---- public interface ------------------------------------------------------------------------
 
 RoomService::RoomService(Outbox& outbox, Store& store, const Clock& clock, ServiceConfig config)
-    : impl_(std::make_unique<Impl>(outbox, store, clock, config)) {
+    : impl_(std::make_unique<Impl>(outbox, &store, nullptr, clock, config)) {
   for (auto& snapshot : store.load_rooms()) {
     Room& room = impl_->add_room(snapshot.room);
     room.assigned_seq = room.committed_seq = snapshot.last_seq;
@@ -22,6 +22,12 @@ RoomService::RoomService(Outbox& outbox, Store& store, const Clock& clock, Servi
       room.users.emplace(u.pub_key, User{u.user_id, u.user_name, u.pub_key, u.last_client_seq, {}});
     }
   }
+}
+
+RoomService::RoomService(Outbox& outbox, SharedStore& store, const Clock& clock,
+                         ServiceConfig config)
+    : impl_(std::make_unique<Impl>(outbox, nullptr, &store, clock, config)) {
+  store.set_events(impl_.get());
 }
 
 RoomService::~RoomService() = default;
@@ -47,8 +53,8 @@ void RoomService::receive(ClientId client, PreparedRequest prepared) {
   auto it = impl_->connections.find(client);
   if (it == impl_->connections.end()) return;
   Connection& conn = it->second;
-  auto& decoded = prepared.decoded;
   if (auto wait = impl_->take_token(conn)) {
+    auto& decoded = prepared.decoded;
     const auto close_after = impl_->config.rate_limit.close_after_refusals;
     if (close_after && ++conn.flood_score >= close_after) {
       // Requests already on their way keep coming until the transport disconnects; the
@@ -62,17 +68,28 @@ void RoomService::receive(ClientId client, PreparedRequest prepared) {
         client, conn, ErrorFrame{id, error::rate_limited, "too many requests; retry later", *wait});
   }
   if (conn.flood_score > 0) --conn.flood_score;
-  if (!decoded.ok()) return impl_->reply(client, conn, decoded.error());
+  if (conn.joins_pending) return conn.deferred.push_back(std::move(prepared));
+  impl_->dispatch(client, conn, prepared);
+}
+
+void RoomService::Impl::dispatch(ClientId client, Connection& conn, PreparedRequest& prepared) {
+  auto& decoded = prepared.decoded;
+  if (!decoded.ok()) return reply(client, conn, decoded.error());
   Request& request = decoded.request();
   std::visit(
       [&](auto& body) {
         using Body = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<Body, SendRequest>)
-          impl_->handle(client, conn, request.id, body, prepared.signature);
-        else if constexpr (std::is_same_v<Body, AuthRequest>)
-          impl_->handle(client, conn, request.id, body, prepared.token);
-        else
-          impl_->handle(client, conn, request.id, body);
+        if constexpr (std::is_same_v<Body, SendRequest>) {
+          if (shared) return handle_shared(client, conn, request.id, body, prepared.signature);
+          handle(client, conn, request.id, body, prepared.signature);
+        } else if constexpr (std::is_same_v<Body, AuthRequest>) {
+          handle(client, conn, request.id, body, prepared.token);
+        } else if constexpr (std::is_same_v<Body, PingRequest>) {
+          handle(client, conn, request.id, body);
+        } else {
+          if (shared) return handle_shared(client, conn, request.id, body);
+          handle(client, conn, request.id, body);
+        }
       },
       request.body);
 }
@@ -81,12 +98,19 @@ void RoomService::disconnect(ClientId client) {
   auto it = impl_->connections.find(client);
   if (it == impl_->connections.end()) return;
   for (const auto& [room_id, key] : it->second.rooms)
-    if (auto r = impl_->rooms.find(room_id); r != impl_->rooms.end())
+    if (impl_->shared)
+      impl_->leave_shared(client, room_id, key);
+    else if (auto r = impl_->rooms.find(room_id); r != impl_->rooms.end())
       impl_->remove_presence(r->second, client, key);
   impl_->connections.erase(it);
 }
 
-void RoomService::tick() { impl_->tick(); }
+void RoomService::tick() {
+  if (impl_->shared)
+    impl_->tick_shared();
+  else
+    impl_->tick();
+}
 
 const ServiceConfig& RoomService::config() const noexcept { return impl_->config; }
 std::size_t RoomService::room_count() const noexcept { return impl_->rooms.size(); }

@@ -23,12 +23,14 @@ using detail::ReplyQueue;
 using detail::Room;
 using detail::User;
 
-struct RoomService::Impl {
-  Impl(Outbox& o, Store& s, const Clock& c, ServiceConfig cfg)
-      : outbox(o), store(s), clock(c), config(cfg) {}
+struct RoomService::Impl final : SharedEvents {
+  // Exactly one of `s` and `sh` is set: a Store of this node alone, or a SharedStore.
+  Impl(Outbox& o, Store* s, SharedStore* sh, const Clock& c, ServiceConfig cfg)
+      : outbox(o), store(s), shared(sh), clock(c), config(cfg) {}
 
   Outbox& outbox;
-  Store& store;
+  Store* store;
+  SharedStore* shared;
   const Clock& clock;
   ServiceConfig config;
   SignatureVerifier verifier;
@@ -37,6 +39,10 @@ struct RoomService::Impl {
   std::set<std::pair<TimestampMs, std::string>> expiries;       // by expires_at
   std::set<std::pair<TimestampMs, std::string>> idle_deadlines; // by idle deadline
   std::map<std::string, QuotaUse, std::less<>> quotas;          // by quota key
+  // With a SharedStore: rooms whose view waits for events, checked on every tick, and quota
+  // keys whose creations count until the room's expiry (no node sees a shared room's end).
+  std::set<std::string, std::less<>> stalled;
+  std::set<std::pair<TimestampMs, std::string>> quota_releases;
   // Shared with the store completions that time operations: delete_room's outlives nothing
   // else of the service, and may in principle run after it.
   std::shared_ptr<ServiceMetrics> metrics = std::make_shared<ServiceMetrics>();
@@ -157,7 +163,7 @@ struct RoomService::Impl {
     expiries.erase({room.expires_at, room.id});
     set_idle(room, false);
     release_quota(room);
-    store.delete_room(room.id, timed(StoreOperation::delete_room, [](std::error_code) {}));
+    store->delete_room(room.id, timed(StoreOperation::delete_room, [](std::error_code) {}));
     rooms.erase(room.id); // `room` dangles from here on
   }
 
@@ -183,12 +189,19 @@ struct RoomService::Impl {
   // `done`, recording how long the store took. The steady clock, not the injected Clock: this
   // is a duration for operators, and the manual clock of tests stands still.
   Store::Completion timed(StoreOperation op, Store::Completion done) {
+    return timed<>(op, std::move(done));
+  }
+
+  // The same for a SharedStore completion, which carries a result after the error_code.
+  template <class... Result>
+  std::function<void(std::error_code, Result...)>
+  timed(StoreOperation op, std::function<void(std::error_code, Result...)> done) {
     return [m = metrics, op, start = std::chrono::steady_clock::now(),
-            done = std::move(done)](std::error_code ec) {
+            done = std::move(done)](std::error_code ec, Result... result) {
       m->store_latency[static_cast<std::size_t>(op)].record(std::chrono::steady_clock::now() -
                                                             start);
       if (ec) ++m->store_errors;
-      done(ec);
+      done(ec, std::move(result)...);
     };
   }
 
@@ -211,9 +224,11 @@ struct RoomService::Impl {
   }
 
   void release_quota(Room& room) {
-    if (room.creator.empty()) return;
-    auto it = quotas.find(room.creator);
-    room.creator.clear();
+    if (!room.creator.empty()) release_quota(std::exchange(room.creator, {}));
+  }
+
+  void release_quota(const std::string& key) {
+    auto it = quotas.find(key);
     if (it == quotas.end()) return;
     QuotaUse& use = it->second;
     if (use.live_rooms) --use.live_rooms;
@@ -247,7 +262,41 @@ struct RoomService::Impl {
     if (room.present_names.empty()) set_idle(room, true);
   }
 
+  // ---- shared rooms (shared_rooms.cpp) -----------------------------------------------------
+
+  void dispatch(ClientId, Connection&, PreparedRequest&);
+  void handle_shared(ClientId, Connection&, const RequestId&, CreateRoomRequest&);
+  void handle_shared(ClientId, Connection&, const RequestId&, JoinRequest&);
+  void handle_shared(ClientId, Connection&, const RequestId&, LeaveRequest&);
+  void handle_shared(ClientId, Connection&, const RequestId&, SendRequest&,
+                     const std::optional<SignatureCheck>& checked);
+  void handle_shared(ClientId, Connection&, const RequestId&, HistoryRequest&);
+  void finish_join(ClientId, const RequestId&, std::uint64_t slot, const PublicKey& key, Room* room,
+                   const JoinResult& result);
+  void join_settled(ClientId client);
+  Room* shared_room(std::string_view id);
+  void answer_unknown_room(ClientId, Connection&, const RequestId&, const std::string& room_id);
+  void use_room(const std::string& id, std::uint64_t version, std::function<void(Room*)> then);
+  void release_room(Room& room);
+  void drop_room(Room& room);
+  void leave_shared(ClientId client, const std::string& room_id, const PublicKey& key);
+  void apply_view(Room& room, RoomView& view);
+  void take_message(Room& room, ChatMessage message);
+  void take_presence(Room& room, PresenceEvent event);
+  void apply_presence(Room& room, const PresenceEvent& event);
+  void run_waiters(Room& room, bool all);
+  void reread(Room& room);
+  void mark_stalled(Room& room);
+  void tick_shared();
+  // SharedEvents
+  void message(const ChatMessage& message) override;
+  void presence(const PresenceEvent& event) override;
+  void resync() override;
+  void evicted() override;
+
   // ---- requests ----------------------------------------------------------------------------
+
+  HistoryPage history_page(const Room& room, const RequestId& id, const HistoryRequest& req) const;
 
   void handle(ClientId, Connection&, const RequestId&, CreateRoomRequest&);
   void handle(ClientId, Connection&, const RequestId&, JoinRequest&);

@@ -3,8 +3,10 @@
 
 #include <tinychat/protocol.hpp>
 #include <tinychat/room_service.hpp>
+#include <tinychat/shared_store.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -35,6 +37,19 @@ struct Room {
   std::optional<TimestampMs> idle_deadline;  ///< Set while nobody is present.
   std::set<std::string> user_ids;
   std::string creator; ///< Quota key of whoever created it; empty when not counted.
+
+  // With a SharedStore, a Room is this node's view of a shared room, kept while local
+  // connections use it; `users` then holds the present users only.
+  bool loaded = true;                 ///< false until the first read of the shared state
+  std::uint64_t presence_version = 0; ///< Newest presence event applied.
+  std::map<std::uint64_t, ChatMessage> early_messages; ///< Arrived before committed_seq + 1.
+  std::map<std::uint64_t, PresenceEvent> early_presence;
+  /// Joins waiting for the view to reach a presence version; called with nullptr when the
+  /// room could not be read.
+  std::vector<std::pair<std::uint64_t, std::function<void(Room*)>>> waiters;
+  std::uint32_t local_uses = 0;    ///< Local connections joined or joining.
+  std::uint32_t stalled_ticks = 0; ///< Ticks an early event or a waiter has waited.
+  bool reading = false;            ///< A read of the shared state is on its way.
 };
 
 /// Room creations of one quota key.
@@ -82,6 +97,10 @@ struct Connection {
   /// now and then still climbs; a client that backs off when refused stays near 0.
   std::uint32_t flood_score = 0;
   TimestampMs refilled_at = 0;
+  /// With a SharedStore: joins on their way, and the requests that came meanwhile. They wait
+  /// because they may depend on the join's outcome (the name, the membership).
+  std::uint32_t joins_pending = 0;
+  std::deque<PreparedRequest> deferred;
 };
 
 } // namespace tinychat::detail

@@ -6,6 +6,7 @@
 #include <tinychat/ingress.hpp>
 #include <tinychat/limits.hpp>
 #include <tinychat/metrics.hpp>
+#include <tinychat/shared_store.hpp>
 #include <tinychat/store.hpp>
 #include <tinychat/token_verifier.hpp>
 #include <tinychat/types.hpp>
@@ -53,6 +54,10 @@ class RoomService {
 public:
   /// Restores the rooms `store` holds. `outbox`, `store` and `clock` must outlive the service.
   RoomService(Outbox& outbox, Store& store, const Clock& clock, ServiceConfig config = {});
+  /// One node of several sharing their rooms through `store`: it serves any room the store
+  /// holds, and keeps a view only of the rooms its connections joined. Room quotas then count
+  /// per node. `outbox`, `store` and `clock` must outlive the service.
+  RoomService(Outbox& outbox, SharedStore& store, const Clock& clock, ServiceConfig config = {});
   ~RoomService();
   RoomService(const RoomService&) = delete;
   RoomService& operator=(const RoomService&) = delete;
