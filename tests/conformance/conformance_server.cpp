@@ -1,0 +1,38 @@
+#include "conformance_server.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+#include <utility>
+
+namespace tinychat::test {
+
+namespace {
+
+std::vector<std::string> command_line(std::vector<std::string> flags, const TempDir& data_dir) {
+  const auto store = store_flags_from_env();
+  if (std::find(store.begin(), store.end(), "--store") == store.end()) {
+    // The server's default store. ServerProcess would otherwise pick the memory store, and
+    // the default data directory cannot be shared by servers running side by side.
+    flags.insert(flags.end(), {"--store", "sqlite", "--data-dir", data_dir.path().string()});
+  }
+  flags.insert(flags.end(), store.begin(), store.end());
+  return flags;
+}
+
+} // namespace
+
+std::vector<std::string> store_flags_from_env() {
+  std::vector<std::string> words;
+  if (const char* value = std::getenv("TINYCHAT_TEST_STORE_FLAGS")) {
+    std::istringstream in(value);
+    for (std::string word; in >> word;)
+      words.push_back(std::move(word));
+  }
+  return words;
+}
+
+ConformanceServer::ConformanceServer(std::vector<std::string> flags)
+    : process_(command_line(std::move(flags), data_dir_)) {}
+
+} // namespace tinychat::test
