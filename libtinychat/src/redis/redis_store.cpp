@@ -1,0 +1,567 @@
+#include "connection.hpp"
+#include "redis_scripts.hpp"
+
+#include <tinychat/encoding.hpp>
+#include <tinychat/redis_store.hpp>
+#include <tinychat/signature_verifier.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+
+#include <array>
+#include <charconv>
+#include <deque>
+#include <map>
+
+namespace tinychat {
+
+namespace json = boost::json;
+using redis::Reply;
+
+namespace {
+
+// ---- errors ----------------------------------------------------------------------------------
+
+enum class store_errc { unreachable = 1, refused, malformed };
+
+class StoreCategory final : public std::error_category {
+public:
+  const char* name() const noexcept override { return "tinychat.redis"; }
+  std::string message(int code) const override {
+    switch (static_cast<store_errc>(code)) {
+    case store_errc::unreachable:
+      return "the shared store (Redis) is unreachable";
+    case store_errc::refused:
+      return "the shared store (Redis) refused the operation";
+    case store_errc::malformed:
+      return "the shared store (Redis) sent an unexpected reply";
+    }
+    return "shared store error";
+  }
+};
+
+std::error_code make_error(store_errc e) {
+  static const StoreCategory category;
+  return {static_cast<int>(e), category};
+}
+
+// ---- replies ---------------------------------------------------------------------------------
+
+std::optional<std::uint64_t> to_uint(std::string_view s) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<std::uint64_t> to_uint(const Reply& r) {
+  if (r.kind == Reply::Kind::integer && r.integer >= 0)
+    return static_cast<std::uint64_t>(r.integer);
+  if (r.kind == Reply::Kind::string || r.kind == Reply::Kind::status) return to_uint(r.str);
+  return std::nullopt;
+}
+
+// A reply's array elements as strings, or nullopt when it is not an array of strings.
+bool is_text(const Reply& r) {
+  return r.kind == Reply::Kind::string || r.kind == Reply::Kind::status;
+}
+
+std::optional<PublicKey> key_from_hex(std::string_view hex) {
+  PublicKey key{};
+  if (!from_hex(hex, key)) return std::nullopt;
+  return key;
+}
+
+// Everything of a message but room_id, seq and ts, which Redis keeps beside it.
+std::string encode_payload(const ChatMessage& m) {
+  return json::serialize(json::object{{"u", m.user_id},
+                                      {"n", m.user_name},
+                                      {"k", to_hex(m.pub_key)},
+                                      {"c", m.client_seq},
+                                      {"t", m.text},
+                                      {"s", to_hex(m.sig)}});
+}
+
+std::optional<ChatMessage> decode_payload(std::string_view room_id, std::uint64_t seq,
+                                          TimestampMs ts, std::string_view payload) {
+  json::error_code ec;
+  json::value v = json::parse(payload, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::object& o = v.get_object();
+  const auto text = [&](const char* k) -> const json::string* {
+    const json::value* f = o.if_contains(k);
+    return f && f->is_string() ? &f->get_string() : nullptr;
+  };
+  const json::value* c = o.if_contains("c");
+  const json::string *u = text("u"), *n = text("n"), *k = text("k"), *t = text("t"), *s = text("s");
+  if (!u || !n || !k || !t || !s || !c || !c->is_number()) return std::nullopt;
+  ChatMessage m;
+  m.room_id = std::string(room_id);
+  m.seq = seq;
+  m.user_id = std::string(*u);
+  m.user_name = std::string(*n);
+  m.text = std::string(*t);
+  m.ts = ts;
+  json::error_code cec;
+  m.client_seq = c->to_number<std::uint64_t>(cec);
+  if (cec || !from_hex(*k, m.pub_key) || !from_hex(*s, m.sig)) return std::nullopt;
+  return m;
+}
+
+// One XRANGE entry: ["<seq>-1", ["ts", ts, "p", json]].
+std::optional<ChatMessage> decode_entry(std::string_view room_id, const Reply& entry) {
+  if (entry.kind != Reply::Kind::array || entry.elements.size() != 2) return std::nullopt;
+  const std::string& id = entry.elements[0].str;
+  auto seq = to_uint(std::string_view(id).substr(0, id.find('-')));
+  std::optional<std::uint64_t> ts;
+  const std::string* payload = nullptr;
+  const auto& fields = entry.elements[1].elements;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i].str == "ts") ts = to_uint(fields[i + 1]);
+    if (fields[i].str == "p") payload = &fields[i + 1].str;
+  }
+  if (!seq || !ts || !payload) return std::nullopt;
+  return decode_payload(room_id, *seq, static_cast<TimestampMs>(*ts), *payload);
+}
+
+std::optional<std::vector<ChatMessage>> decode_entries(std::string_view room_id,
+                                                       const Reply& entries) {
+  if (entries.kind != Reply::Kind::array) return std::nullopt;
+  std::vector<ChatMessage> out;
+  out.reserve(entries.elements.size());
+  for (const Reply& e : entries.elements) {
+    auto m = decode_entry(room_id, e);
+    if (!m) return std::nullopt;
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+// A "user_id<TAB>user_name" of the presence hash.
+std::optional<Member> decode_member(std::string_view key_hex, std::string_view present) {
+  auto key = key_from_hex(key_hex);
+  auto tab = present.find('\t');
+  if (!key || tab == std::string_view::npos) return std::nullopt;
+  return Member{std::string(present.substr(0, tab)), std::string(present.substr(tab + 1)), *key};
+}
+
+std::optional<error> refusal_code(std::string_view code) {
+  if (code == "ok") return std::nullopt;
+  return error_from_string(code);
+}
+
+std::vector<std::string_view> split_tabs(std::string_view s, std::size_t max_parts) {
+  std::vector<std::string_view> parts;
+  while (parts.size() + 1 < max_parts) {
+    auto tab = s.find('\t');
+    if (tab == std::string_view::npos) break;
+    parts.push_back(s.substr(0, tab));
+    s.remove_prefix(tab + 1);
+  }
+  parts.push_back(s);
+  return parts;
+}
+
+enum class ScriptId { create, join, leave, append, read, beat, sweep, count };
+
+constexpr std::array<const char*, static_cast<std::size_t>(ScriptId::count)> script_bodies{
+    redis::create_script, redis::join_script, redis::leave_script, redis::append_script,
+    redis::read_script,   redis::beat_script, redis::sweep_script};
+
+std::string random_node_id() {
+  std::array<std::uint8_t, 8> raw{};
+  random_bytes(raw);
+  return to_hex(raw);
+}
+
+} // namespace
+
+// ---- the store ---------------------------------------------------------------------------------
+
+struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
+  Impl(boost::asio::any_io_executor ex, RedisStoreOptions opts)
+      : executor(ex), options(std::move(opts)), endpoint(redis::parse_url(options.url)),
+        node(random_node_id()), beat_timer(ex) {
+    for (std::size_t i = 0; i < script_bodies.size(); ++i)
+      scripts[i] = std::string(redis::script_prelude) + script_bodies[i];
+  }
+
+  boost::asio::any_io_executor executor;
+  RedisStoreOptions options;
+  redis::Endpoint endpoint;
+  std::string node;
+  std::shared_ptr<redis::Connection> commands;
+  std::shared_ptr<redis::Connection> subscriber;
+  SharedEvents* events = nullptr;
+  HealthLog health;
+  std::array<std::string, script_bodies.size()> scripts;
+  std::array<std::string, script_bodies.size()> shas;            // learnt from SCRIPT LOAD
+  std::deque<std::pair<std::string, std::string>> unsent_leaves; // (room prefix, connection)
+  boost::asio::steady_timer beat_timer;
+  bool registered = false; // the first heartbeat got through
+  bool subscriber_was_up = false;
+  bool closed = false; // no completion runs after the store is gone or closed
+
+  std::string room_prefix(std::string_view room_id) const {
+    return options.key_prefix + std::string(room_id);
+  }
+  std::string nodes_key() const { return options.key_prefix + "nodes"; }
+  std::string node_hash_prefix() const { return options.key_prefix + "node:"; }
+  std::string node_hash() const { return node_hash_prefix() + node; }
+  std::string connection_name(ClientId client) const { return node + ":" + std::to_string(client); }
+
+  void start() {
+    auto weak = weak_from_this();
+    commands = redis::Connection::create(executor, endpoint, redis::Connection::Mode::commands);
+    subscriber = redis::Connection::create(executor, endpoint, redis::Connection::Mode::subscriber);
+    commands->on_state([weak](bool up, const std::string& detail) {
+      if (auto self = weak.lock()) self->commands_state(up, detail);
+    });
+    subscriber->on_state([weak](bool up, const std::string& detail) {
+      if (auto self = weak.lock()) self->subscriber_state(up, detail);
+    });
+    subscriber->on_message([weak](const std::string& channel, const std::string& payload) {
+      if (auto self = weak.lock()) self->on_event(channel, payload);
+    });
+    commands->start();
+    subscriber->start();
+    schedule_beat();
+  }
+
+  void commands_state(bool up, const std::string& detail) {
+    if (health) health(up, "commands: " + detail);
+    if (!up) return;
+    // First on the new connection, so everything after it finds the scripts and this node.
+    for (std::size_t i = 0; i < scripts.size(); ++i)
+      commands->command({"SCRIPT", "LOAD", scripts[i]},
+                        [weak = weak_from_this(), i](std::error_code ec, Reply r) {
+                          auto self = weak.lock();
+                          if (self && !ec && r.kind == Reply::Kind::string) self->shas[i] = r.str;
+                        });
+    beat();
+    while (!unsent_leaves.empty()) {
+      auto [prefix, conn] = std::move(unsent_leaves.front());
+      unsent_leaves.pop_front();
+      send_leave(std::move(prefix), std::move(conn));
+    }
+  }
+
+  void subscriber_state(bool up, const std::string& detail) {
+    if (health) health(up, "events: " + detail);
+    if (!up) return;
+    // Publications sent while it was away are lost: the nodes read their rooms again.
+    if (std::exchange(subscriber_was_up, true) && events && !closed) events->resync();
+  }
+
+  // ---- scripts -------------------------------------------------------------------------------
+
+  void eval(ScriptId id, std::vector<std::string> keys, std::vector<std::string> args,
+            redis::Connection::Callback done) {
+    const auto i = static_cast<std::size_t>(id);
+    std::vector<std::string> argv;
+    argv.reserve(3 + keys.size() + args.size());
+    const bool cached = !shas[i].empty();
+    argv.push_back(cached ? "EVALSHA" : "EVAL");
+    argv.push_back(cached ? shas[i] : scripts[i]);
+    argv.push_back(std::to_string(keys.size()));
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    commands->command(std::move(argv), [weak = weak_from_this(), id, keys, args, cached,
+                                        done = std::move(done)](std::error_code ec, Reply r) {
+      auto self = weak.lock();
+      if (!self || self->closed) return;
+      // A Redis that restarted, or whose scripts were flushed: send the body again.
+      if (cached && !ec && r.kind == Reply::Kind::error && r.str.starts_with("NOSCRIPT")) {
+        self->shas[static_cast<std::size_t>(id)].clear();
+        return self->eval(id, keys, args, done);
+      }
+      done(ec, std::move(r));
+    });
+  }
+
+  // A plain command; `done` runs only while the store is open.
+  void command(std::vector<std::string> argv, redis::Connection::Callback done) {
+    commands->command(std::move(argv), [weak = weak_from_this(),
+                                        done = std::move(done)](std::error_code ec, Reply r) {
+      auto self = weak.lock();
+      if (self && !self->closed) done(ec, std::move(r));
+    });
+  }
+
+  // The failure a reply stands for: none for a usable reply.
+  std::error_code failure(std::error_code ec, const Reply& r) {
+    if (ec) return make_error(store_errc::unreachable);
+    if (r.kind == Reply::Kind::error) {
+      if (health) health(false, "Redis answered: " + r.str);
+      return make_error(store_errc::refused);
+    }
+    return {};
+  }
+
+  // ---- heartbeats ----------------------------------------------------------------------------
+
+  std::chrono::milliseconds beat_interval() const {
+    return std::max(std::chrono::milliseconds(50), options.node_timeout / 5);
+  }
+
+  void schedule_beat() {
+    beat_timer.expires_after(beat_interval());
+    beat_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed) return;
+      if (self->commands->up()) {
+        self->beat();
+        self->sweep("");
+      }
+      self->schedule_beat();
+    });
+  }
+
+  void beat() {
+    eval(ScriptId::beat, {nodes_key()}, {node, registered ? "0" : "1"},
+         [this](std::error_code ec, Reply r) {
+           if (ec || r.kind == Reply::Kind::error) return;
+           registered = true;
+           if (r.str == "evicted" && events) events->evicted();
+         });
+  }
+
+  void sweep(const std::string& only, std::function<void()> done = {}) {
+    eval(ScriptId::sweep, {nodes_key()},
+         {std::to_string(options.node_timeout.count()), node_hash_prefix(), only},
+         [done = std::move(done)](std::error_code, Reply) {
+           if (done) done();
+         });
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  std::string channel(std::string_view room_id) const { return room_prefix(room_id) + ":e"; }
+
+  void on_event(const std::string& channel_name, const std::string& payload) {
+    if (!events || closed) return;
+    std::string_view ch = channel_name;
+    if (!ch.starts_with(options.key_prefix) || !ch.ends_with(":e")) return;
+    ch.remove_prefix(options.key_prefix.size());
+    ch.remove_suffix(2);
+    const std::string room_id(ch);
+    auto parts = split_tabs(payload, 5);
+    if (parts.size() < 4) return;
+    if (parts[0] == "M") {
+      auto seq = to_uint(parts[1]);
+      auto ts = to_uint(parts[2]);
+      // parts[3] holds the rest: the JSON has no raw TAB, but split at most once more.
+      std::string_view json_text =
+          std::string_view(payload).substr(parts[0].size() + parts[1].size() + parts[2].size() + 3);
+      if (!seq || !ts) return;
+      if (auto m = decode_payload(room_id, *seq, static_cast<TimestampMs>(*ts), json_text))
+        events->message(*m);
+    } else if ((parts[0] == "J" || parts[0] == "L") && parts.size() == 5) {
+      auto version = to_uint(parts[1]);
+      auto key = key_from_hex(parts[2]);
+      if (!version || !key) return;
+      events->presence(PresenceEvent{room_id, *version, parts[0] == "J",
+                                     Member{std::string(parts[3]), std::string(parts[4]), *key}});
+    }
+  }
+
+  // ---- leaves --------------------------------------------------------------------------------
+
+  void send_leave(std::string prefix, std::string conn) {
+    if (!commands->up()) {
+      unsent_leaves.emplace_back(std::move(prefix), std::move(conn));
+      return;
+    }
+    eval(ScriptId::leave, {prefix, node_hash()}, {conn},
+         [this, prefix, conn](std::error_code ec, Reply) {
+           // Lost with the connection: try again once Redis is back, before anything else.
+           if (ec) unsent_leaves.emplace_back(prefix, conn);
+         });
+  }
+};
+
+// ---- public interface ---------------------------------------------------------------------------
+
+RedisStore::RedisStore(boost::asio::any_io_executor executor, RedisStoreOptions options)
+    : impl_(std::make_shared<Impl>(executor, std::move(options))) {
+  impl_->start();
+}
+
+RedisStore::~RedisStore() {
+  impl_->closed = true;
+  impl_->beat_timer.cancel();
+  impl_->commands->stop();
+  impl_->subscriber->stop();
+}
+
+void RedisStore::check_url(std::string_view url) { redis::parse_url(url); }
+
+void RedisStore::set_health_log(HealthLog log) { impl_->health = std::move(log); }
+bool RedisStore::up() const noexcept { return impl_->commands->up(); }
+const std::string& RedisStore::node_id() const noexcept { return impl_->node; }
+
+void RedisStore::close(std::chrono::milliseconds limit, std::function<void()> done) {
+  auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  auto timer = std::make_shared<boost::asio::steady_timer>(impl_->executor, limit);
+  auto once = [impl = impl_, finish, timer] {
+    timer->cancel();
+    impl->closed = true;
+    impl->beat_timer.cancel();
+    impl->commands->stop();
+    impl->subscriber->stop();
+    if (auto f = std::exchange(*finish, nullptr)) f();
+  };
+  timer->async_wait([once](boost::system::error_code ec) {
+    if (!ec) once();
+  });
+  if (!impl_->commands->up()) return boost::asio::post(impl_->executor, once);
+  impl_->sweep(impl_->node, once);
+}
+
+void RedisStore::set_events(SharedEvents* events) { impl_->events = events; }
+
+void RedisStore::create_room(const RoomRecord& room, Store::Completion done) {
+  const auto idle_ms = std::to_string(impl_->options.room_idle.count());
+  impl_->eval(ScriptId::create, {impl_->room_prefix(room.room_id)},
+              {std::to_string(room.created_at), std::to_string(room.expires_at), idle_ms},
+              [impl = impl_.get(), done = std::move(done)](std::error_code ec, Reply r) {
+                done(impl->failure(ec, r));
+              });
+}
+
+void RedisStore::join(const JoinAttempt& a, Done<JoinResult> done) {
+  Impl& s = *impl_;
+  s.eval(ScriptId::join, {s.room_prefix(a.room_id), s.nodes_key(), s.node_hash()},
+         {s.connection_name(a.client), to_hex(a.pub_key), a.user_id, a.user_name,
+          a.refusal ? std::string(to_string(*a.refusal)) : std::string(),
+          a.signature_valid ? "1" : "0", std::to_string(a.max_members), s.node},
+         [impl = impl_.get(), done = std::move(done)](std::error_code ec, Reply r) {
+           JoinResult result;
+           if (auto f = impl->failure(ec, r)) return done(f, result);
+           const auto& e = r.elements;
+           if (r.kind != Reply::Kind::array || e.empty() || !is_text(e[0]))
+             return done(make_error(store_errc::malformed), result);
+           if (e[0].str == "evicted") {
+             impl->beat(); // learns it was removed, and tells the service
+             return done(make_error(store_errc::unreachable), result);
+           }
+           if (e[0].str != "ok") {
+             result.refused = refusal_code(e[0].str);
+             if (!result.refused) return done(make_error(store_errc::malformed), result);
+             return done({}, result);
+           }
+           auto pv = e.size() == 5 ? to_uint(e[1]) : std::nullopt;
+           auto lcs = e.size() == 5 ? to_uint(e[3]) : std::nullopt;
+           auto expires = e.size() == 5 ? to_uint(e[4]) : std::nullopt;
+           if (!pv || !lcs || !expires) return done(make_error(store_errc::malformed), result);
+           result.presence_version = *pv;
+           result.user_name = e[2].str;
+           result.last_client_seq = *lcs;
+           result.expires_at = static_cast<TimestampMs>(*expires);
+           done({}, result);
+         });
+}
+
+void RedisStore::leave(std::string_view room_id, ClientId client) {
+  impl_->send_leave(impl_->room_prefix(room_id), impl_->connection_name(client));
+}
+
+void RedisStore::append(ClientId client, const ChatMessage& m, std::uint32_t keep,
+                        Done<AppendResult> done) {
+  Impl& s = *impl_;
+  s.eval(ScriptId::append, {s.room_prefix(m.room_id)},
+         {s.connection_name(client), to_hex(m.pub_key), std::to_string(m.client_seq),
+          std::to_string(keep), encode_payload(m)},
+         [impl = impl_.get(), done = std::move(done)](std::error_code ec, Reply r) {
+           AppendResult result;
+           if (auto f = impl->failure(ec, r)) return done(f, result);
+           const auto& e = r.elements;
+           if (r.kind != Reply::Kind::array || e.empty() || !is_text(e[0]))
+             return done(make_error(store_errc::malformed), result);
+           if (e[0].str != "ok") {
+             result.refused = refusal_code(e[0].str);
+             if (!result.refused) return done(make_error(store_errc::malformed), result);
+             if (e.size() > 1) result.last_client_seq = to_uint(e[1]).value_or(0);
+             return done({}, result);
+           }
+           auto seq = e.size() == 3 ? to_uint(e[1]) : std::nullopt;
+           auto ts = e.size() == 3 ? to_uint(e[2]) : std::nullopt;
+           if (!seq || !ts) return done(make_error(store_errc::malformed), result);
+           result.seq = *seq;
+           result.ts = static_cast<TimestampMs>(*ts);
+           done({}, result);
+         });
+}
+
+void RedisStore::watch(std::string_view room_id, Store::Completion done) {
+  impl_->subscriber->subscribe(impl_->channel(room_id),
+                               [weak = impl_->weak_from_this(), done = std::move(done)] {
+                                 auto self = weak.lock();
+                                 if (self && !self->closed) done({});
+                               });
+}
+
+void RedisStore::unwatch(std::string_view room_id) {
+  impl_->subscriber->unsubscribe(impl_->channel(room_id));
+}
+
+void RedisStore::read_room(std::string_view room_id, Done<std::optional<RoomView>> done) {
+  impl_->eval(
+      ScriptId::read, {impl_->room_prefix(room_id)}, {},
+      [impl = impl_.get(), id = std::string(room_id), done = std::move(done)](std::error_code ec,
+                                                                              Reply r) {
+        if (auto f = impl->failure(ec, r)) return done(f, std::nullopt);
+        if (r.kind != Reply::Kind::array)
+          return done(make_error(store_errc::malformed), std::nullopt);
+        const auto& e = r.elements;
+        if (e.empty()) return done({}, std::nullopt);
+        RoomView view;
+        auto created = e.size() == 6 ? to_uint(e[0]) : std::nullopt;
+        auto expires = e.size() == 6 ? to_uint(e[1]) : std::nullopt;
+        auto seq = e.size() == 6 ? to_uint(e[2]) : std::nullopt;
+        auto pv = e.size() == 6 ? to_uint(e[3]) : std::nullopt;
+        auto messages = e.size() == 6 ? decode_entries(id, e[5]) : std::nullopt;
+        if (!created || !expires || !seq || !pv || !messages || e[4].kind != Reply::Kind::array)
+          return done(make_error(store_errc::malformed), std::nullopt);
+        view.room =
+            RoomRecord{id, static_cast<TimestampMs>(*created), static_cast<TimestampMs>(*expires)};
+        view.last_seq = *seq;
+        view.presence_version = *pv;
+        view.messages = std::move(*messages);
+        const auto& present = e[4].elements;
+        for (std::size_t i = 0; i + 1 < present.size(); i += 2) {
+          auto m = decode_member(present[i].str, present[i + 1].str);
+          if (!m) return done(make_error(store_errc::malformed), std::nullopt);
+          view.members.push_back(std::move(*m));
+        }
+        done({}, std::move(view));
+      });
+}
+
+void RedisStore::read_messages(std::string_view room_id, std::uint64_t after_seq,
+                               Done<std::vector<ChatMessage>> done) {
+  impl_->command(
+      {"XRANGE", impl_->room_prefix(room_id) + ":m", "(" + std::to_string(after_seq) + "-1", "+"},
+      [impl = impl_.get(), id = std::string(room_id), done = std::move(done)](std::error_code ec,
+                                                                              Reply r) {
+        if (auto f = impl->failure(ec, r)) return done(f, {});
+        auto messages = decode_entries(id, r);
+        if (!messages) return done(make_error(store_errc::malformed), {});
+        done({}, std::move(*messages));
+      });
+}
+
+void RedisStore::room_exists(std::string_view room_id, Done<bool> done) {
+  impl_->command({"HGET", impl_->room_prefix(room_id) + ":r", "expires_at"},
+                 [impl = impl_.get(), done = std::move(done)](std::error_code ec, Reply r) {
+                   if (auto f = impl->failure(ec, r)) return done(f, false);
+                   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+                   auto expires = to_uint(r);
+                   done({}, expires && static_cast<TimestampMs>(*expires) > now);
+                 });
+}
+
+} // namespace tinychat
