@@ -109,7 +109,7 @@ Response make_metrics_response(const Request& req, std::string body) {
   return with_body(std::move(res), req, body);
 }
 
-Response make_response(const Request& req, const WebAssets& assets) {
+Response make_response(const Request& req, const WebAssets& assets, bool store_up) {
   const std::string_view path = path_of(req.target());
   std::shared_ptr<const WebAsset> asset;
   if (path != "/healthz") {
@@ -123,7 +123,10 @@ Response make_response(const Request& req, const WebAssets& assets) {
     res.set(http::field::allow, "GET, HEAD");
     return res;
   }
-  if (!asset) return text_response(req, http::status::ok, "ok");
+  if (!asset)
+    return store_up ? text_response(req, http::status::ok, "ok")
+                    : text_response(req, http::status::service_unavailable,
+                                    "the store is unreachable\n");
   return asset_response(req, *asset);
 }
 

@@ -14,9 +14,10 @@ namespace tinychat::server {
 class WebAssets;
 
 /// The response to a plain (non-upgrade) request, or to an upgrade on a wrong path.
+/// /healthz answers 503 while the store is unreachable (`store_up` false).
 boost::beast::http::response<boost::beast::http::string_body>
 make_response(const boost::beast::http::request<boost::beast::http::string_body>& request,
-              const WebAssets& assets);
+              const WebAssets& assets, bool store_up);
 
 /// A refusal of an upgrade: `status`, a short text, and the connection closed after it.
 boost::beast::http::response<boost::beast::http::string_body>

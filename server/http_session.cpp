@@ -91,7 +91,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (state_.metrics_enabled() && path_of(req.target()) == "/metrics" &&
       !websocket::is_upgrade(req))
     return serve_metrics();
-  respond(make_response(req, assets_));
+  respond(make_response(req, assets_, state_.store_up()));
 }
 
 void HttpSession::serve_metrics() {

@@ -3,6 +3,8 @@
 #include "auth_key.hpp"
 #include "config_file.hpp"
 
+#include <tinychat/redis_store.hpp>
+
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
@@ -99,12 +101,35 @@ const std::vector<Flag>& flags() {
            throw UsageError("--web-root: no index.html in '" + std::string(v) + "'");
          o.web_root = std::string(v);
        }},
-      {"store", "where rooms live: memory, or sqlite in --data-dir",
+      {"store", "where rooms live: memory, sqlite in --data-dir, or redis (several servers)",
        [](const Options& o) { return o.store; },
        [](Options& o, std::string_view v) {
-         if (v != "memory" && v != "sqlite")
-           throw UsageError("--store: 'memory' or 'sqlite', not '" + std::string(v) + "'");
+         if (v != "memory" && v != "sqlite" && v != "redis")
+           throw UsageError("--store: 'memory', 'sqlite' or 'redis', not '" + std::string(v) + "'");
          o.store = std::string(v);
+       }},
+      {"redis-url", "the Redis of --store redis: redis://HOST[:PORT][/DB]",
+       [](const Options& o) { return o.redis_url; },
+       [](Options& o, std::string_view v) {
+         try {
+           RedisStore::check_url(v);
+         } catch (const std::invalid_argument& e) {
+           throw UsageError(std::string("--redis-url: ") + e.what());
+         }
+         o.redis_url = std::string(v);
+       }},
+      {"redis-node-timeout-ms",
+       "with --store redis: a server silent this long is taken for dead and its members leave",
+       [](const Options& o) { return std::to_string(o.redis_node_timeout.count()); },
+       [](Options& o, std::string_view v) {
+         o.redis_node_timeout =
+             std::chrono::milliseconds(parse_integer("redis-node-timeout-ms", v, 500, 3'600'000));
+       }},
+      {"redis-key-prefix", "with --store redis: before every key, to share one Redis",
+       [](const Options& o) { return o.redis_key_prefix; },
+       [](Options& o, std::string_view v) {
+         if (v.empty() || v.size() > 64) throw UsageError("--redis-key-prefix: 1 to 64 bytes");
+         o.redis_key_prefix = std::string(v);
        }},
       {"data-dir", "directory of the sqlite store, created when missing",
        [](const Options& o) { return o.data_dir; },

@@ -22,10 +22,14 @@ struct Options {
   unsigned threads = 1;
   /// Serve the page from this directory instead of the copy compiled in (empty: compiled in).
   std::string web_root;
-  /// Where rooms live: "memory" (gone with the process) or "sqlite" (in data_dir).
+  /// Where rooms live: "memory" (gone with the process), "sqlite" (in data_dir) or "redis"
+  /// (shared with every server on the same Redis).
   std::string store = "sqlite";
   std::string data_dir = "tinychat-data";
   Durability durability = Durability::process;
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::chrono::milliseconds redis_node_timeout{10000};
+  std::string redis_key_prefix = "tinychat:";
   /// Bytes of frames that may wait for a connection that reads too slowly; beyond them it
   /// is closed with 4008.
   std::size_t max_queued_bytes = std::size_t{4} << 20;

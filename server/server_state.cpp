@@ -20,6 +20,7 @@ namespace net = boost::asio;
 namespace {
 
 std::unique_ptr<Store> open_store(const Options& options, SqliteStore::Post post) {
+  if (options.store == "redis") return nullptr;
   if (options.store == "memory") return std::make_unique<MemoryStore>();
   auto store = std::make_unique<SqliteStore>(open_data_dir(options.data_dir), options.durability,
                                              std::move(post));
@@ -30,6 +31,17 @@ std::unique_ptr<Store> open_store(const Options& options, SqliteStore::Post post
       log_event(LogLevel::error, "store_error", {{"detail", message}});
   });
   return store;
+}
+
+std::unique_ptr<RedisStore> open_shared_store(const Options& options,
+                                              boost::asio::any_io_executor executor) {
+  if (options.store != "redis") return nullptr;
+  RedisStoreOptions redis;
+  redis.url = options.redis_url;
+  redis.node_timeout = options.redis_node_timeout;
+  redis.room_idle = std::chrono::seconds(options.service.limits.room_idle_seconds);
+  redis.key_prefix = options.redis_key_prefix;
+  return std::make_unique<RedisStore>(std::move(executor), std::move(redis));
 }
 
 } // namespace
@@ -43,7 +55,25 @@ ServerState::ServerState(net::io_context& ioc, const Options& options)
       max_connections_per_ip_(options.max_connections_per_ip), metrics_enabled_(options.metrics),
       store_(open_store(
           options, [this](std::function<void()> done) { net::post(strand_, std::move(done)); })),
-      service_(*this, *store_, clock_, options.service), tick_timer_(strand_) {}
+      shared_store_(open_shared_store(options, strand_)), tick_timer_(strand_) {
+  if (store_) {
+    service_ = std::make_unique<RoomService>(static_cast<Outbox&>(*this), *store_, clock_,
+                                             options.service);
+    return;
+  }
+  store_up_ = false;
+  shared_store_->set_health_log([this](bool up, const std::string& detail) {
+    // Runs on the strand, like everything that touches the store.
+    store_up_ = shared_store_->up();
+    if (up)
+      log_event(LogLevel::info, "store_connected", {{"detail", detail}});
+    else
+      log_event(LogLevel::error, "store_error", {{"detail", detail}});
+  });
+  service_ = std::make_unique<RoomService>(static_cast<Outbox&>(*this), *shared_store_, clock_,
+                                           options.service);
+  log_event(LogLevel::info, "cluster_node", {{"node", shared_store_->node_id()}});
+}
 
 ServerState::~ServerState() = default;
 
@@ -68,7 +98,7 @@ Admission::~Admission() {
 void ServerState::read_metrics(std::function<void(MetricsSnapshot)> done) {
   net::post(strand_, [this, done = std::move(done)] {
     MetricsSnapshot s;
-    s.service = service_.metrics();
+    s.service = service_->metrics();
     {
       std::lock_guard lock(connections_->mutex);
       s.websocket_connections = connections_->total;
@@ -97,7 +127,7 @@ void ServerState::schedule_tick() {
   tick_timer_.expires_after(std::chrono::milliseconds(500));
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    service_.tick();
+    service_->tick();
     schedule_tick();
   });
 }
@@ -116,7 +146,7 @@ ClientId ServerState::add_session(const std::shared_ptr<WebSocketSession>& sessi
       return;
     }
     // Without authentication, room creations count per client address (PROTOCOL.md 9).
-    service_.connect(id, "ip " + address);
+    service_->connect(id, "ip " + address);
   });
   return id;
 }
@@ -125,7 +155,7 @@ void ServerState::receive(ClientId id, PreparedRequest request,
                           std::shared_ptr<WebSocketSession> session) {
   net::post(strand_,
             [this, id, request = std::move(request), session = std::move(session)]() mutable {
-              if (!stopping_) service_.receive(id, std::move(request));
+              if (!stopping_) service_->receive(id, std::move(request));
               session->processed();
             });
 }
@@ -133,7 +163,7 @@ void ServerState::receive(ClientId id, PreparedRequest request,
 void ServerState::remove_session(ClientId id) {
   net::post(strand_, [this, id] {
     sessions_.erase(id);
-    service_.disconnect(id);
+    service_->disconnect(id);
     check_drained();
   });
 }
@@ -152,7 +182,11 @@ void ServerState::shutdown(std::function<void()> drained) {
 }
 
 void ServerState::check_drained() {
-  if (stopping_ && sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
+  if (!stopping_ || !sessions_.empty() || !drained_) return;
+  auto drained = std::exchange(drained_, nullptr);
+  // The other servers learn at once that this one's members left, not after its timeout.
+  if (shared_store_) return shared_store_->close(std::chrono::seconds(1), std::move(drained));
+  drained();
 }
 
 void ServerState::deliver(ClientId client, Frame frame) {

@@ -6,6 +6,7 @@
 #include "options.hpp"
 #include <tinychat/clock.hpp>
 
+#include <tinychat/redis_store.hpp>
 #include <tinychat/room_service.hpp>
 #include <tinychat/store.hpp>
 
@@ -67,7 +68,7 @@ public:
   const RateLimit& rate_limit() const noexcept { return rate_limit_; }
   /// The token verifier every connection's Ingress shares (null: no authentication).
   const std::shared_ptr<const TokenVerifier>& token_verifier() const noexcept {
-    return service_.config().token_verifier;
+    return service_->config().token_verifier;
   }
   std::size_t max_queued_bytes() const noexcept { return max_queued_bytes_; }
   std::size_t max_queued_frames() const noexcept { return max_queued_frames_; }
@@ -76,6 +77,10 @@ public:
   std::chrono::milliseconds idle_timeout() const noexcept { return idle_timeout_; }
 
   const std::vector<std::string>& allowed_origins() const noexcept { return allowed_origins_; }
+
+  /// Whether the store can be reached (a shared store may be away for a while); /healthz
+  /// answers 503 meanwhile. Thread-safe.
+  bool store_up() const noexcept { return store_up_.load(std::memory_order_relaxed); }
 
   /// Whether GET /metrics is served (--metrics).
   bool metrics_enabled() const noexcept { return metrics_enabled_; }
@@ -128,9 +133,11 @@ private:
   std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   std::chrono::steady_clock::time_point started_steady_ = std::chrono::steady_clock::now();
   std::shared_ptr<ConnectionCount> connections_ = std::make_shared<ConnectionCount>();
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> store_;             // --store memory or sqlite
+  std::unique_ptr<RedisStore> shared_store_; // --store redis
+  std::atomic<bool> store_up_{true};
   SystemClock clock_;
-  RoomService service_;
+  std::unique_ptr<RoomService> service_;
   boost::asio::steady_timer tick_timer_;
   std::atomic<ClientId> next_id_{1};
 
