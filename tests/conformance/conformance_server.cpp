@@ -1,5 +1,7 @@
 #include "conformance_server.hpp"
 
+#include "support/redis_process.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
@@ -28,6 +30,12 @@ std::vector<std::string> store_flags_from_env() {
     std::istringstream in(value);
     for (std::string word; in >> word;)
       words.push_back(std::move(word));
+  }
+  // "--store redis" alone: a Redis of the suite's own, shared by every server it starts.
+  const bool redis = std::find(words.begin(), words.end(), "redis") != words.end();
+  if (redis && std::find(words.begin(), words.end(), "--redis-url") == words.end()) {
+    static RedisProcess shared_redis;
+    words.insert(words.end(), {"--redis-url", shared_redis.url()});
   }
   return words;
 }

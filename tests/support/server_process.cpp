@@ -2,10 +2,16 @@
 
 #include "timeouts.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 namespace tinychat::test {
 
@@ -40,12 +46,36 @@ std::uint16_t listening_port(std::string_view line) {
   }
 }
 
+// Whether GET /healthz on 127.0.0.1:port answers 200. Blocking, for a test thread.
+bool healthz_ok(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    constexpr std::string_view request =
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size())) {
+      char buffer[256];
+      ssize_t n = 0;
+      while (reply.size() < 64 && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
+        reply.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return reply.starts_with("HTTP/1.1 200");
+}
+
 } // namespace
 
 std::string server_path() { return TINYCHAT_SERVER_PATH; }
 
 ServerProcess::ServerProcess(std::vector<std::string> flags)
-    : process_(with_ephemeral_port(std::move(flags))) {
+    : flags_(std::move(flags)), process_(with_ephemeral_port(flags_)) {
   const auto line = process_.read_line(event_timeout);
   if (line) port_ = listening_port(*line);
   if (port_ == 0) {
@@ -53,6 +83,17 @@ ServerProcess::ServerProcess(std::vector<std::string> flags)
     process_.send_signal(SIGKILL);
     throw std::runtime_error(line ? "unexpected first line from tinychat-server: " + *line
                                   : "tinychat-server did not start listening");
+  }
+  // A server on a shared store listens at once and serves once the store answers.
+  if (std::find(flags_.begin(), flags_.end(), "redis") != flags_.end()) wait_until_healthy();
+}
+
+void ServerProcess::wait_until_healthy() {
+  const auto deadline = std::chrono::steady_clock::now() + event_timeout;
+  while (!healthz_ok(port_)) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("tinychat-server's /healthz did not answer 200 in time");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 

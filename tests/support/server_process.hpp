@@ -18,8 +18,9 @@ std::string server_path();
 /// SIGKILL when it does not exit in time). Use from one thread.
 class ServerProcess {
 public:
-  /// Starts the server with `--port 0` and `flags`, and waits for its "listening on" line.
-  /// Throws std::runtime_error when it does not come up.
+  /// Starts the server with `--port 0` and `flags`, and waits for its "listening on" line
+  /// (with --store redis: until /healthz answers 200, the store reached). Throws
+  /// std::runtime_error when it does not come up.
   explicit ServerProcess(std::vector<std::string> flags = {});
 
   std::uint16_t port() const noexcept { return port_; }
@@ -35,7 +36,11 @@ public:
     return process_.wait(timeout);
   }
 
+  /// Waits until GET /healthz answers 200; throws std::runtime_error after event_timeout.
+  void wait_until_healthy();
+
 private:
+  std::vector<std::string> flags_;
   ChildProcess process_;
   std::uint16_t port_ = 0;
 };
