@@ -271,8 +271,8 @@ struct RoomService::Impl final : SharedEvents {
   void handle_shared(ClientId, Connection&, const RequestId&, SendRequest&,
                      const std::optional<SignatureCheck>& checked);
   void handle_shared(ClientId, Connection&, const RequestId&, HistoryRequest&);
-  void finish_join(ClientId, const RequestId&, std::uint64_t slot, const PublicKey& key, Room* room,
-                   const JoinResult& result);
+  void finish_join(ClientId, const RequestId&, std::uint64_t slot, const std::string& room_id,
+                   const PublicKey& key, Room* room, const JoinResult& result);
   void join_settled(ClientId client);
   Room* shared_room(std::string_view id);
   void answer_unknown_room(ClientId, Connection&, const RequestId&, const std::string& room_id);
@@ -283,6 +283,8 @@ struct RoomService::Impl final : SharedEvents {
   void apply_view(Room& room, RoomView& view);
   void take_message(Room& room, ChatMessage message);
   void take_presence(Room& room, PresenceEvent event);
+  void drain_messages(Room& room);
+  void drain_presence(Room& room);
   void apply_presence(Room& room, const PresenceEvent& event);
   void run_waiters(Room& room, bool all);
   void reread(Room& room);

@@ -47,9 +47,10 @@ struct Room {
   /// Joins waiting for the view to reach a presence version; called with nullptr when the
   /// room could not be read.
   std::vector<std::pair<std::uint64_t, std::function<void(Room*)>>> waiters;
-  std::uint32_t local_uses = 0;    ///< Local connections joined or joining.
-  std::uint32_t stalled_ticks = 0; ///< Ticks an early event or a waiter has waited.
-  bool reading = false;            ///< A read of the shared state is on its way.
+  std::uint32_t local_uses = 0;      ///< Local connections joined or joining.
+  std::uint32_t stalled_ticks = 0;   ///< Ticks an early event or a waiter has waited.
+  std::uint32_t fruitless_reads = 0; ///< Reads that left waiters waiting.
+  bool reading = false;              ///< A read of the shared state is on its way.
 };
 
 /// Room creations of one quota key.

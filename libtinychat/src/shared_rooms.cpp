@@ -84,33 +84,37 @@ void RoomService::Impl::handle_shared(ClientId client, Connection& conn, const R
     }
     if (!connections.contains(client)) return shared->leave(room_id, client);
     // `joined` describes this node's view, so the view must first include the join itself.
-    use_room(room_id, result.presence_version, [this, client, id, slot, key, result](Room* room) {
-      finish_join(client, id, slot, key, room, result);
-    });
+    use_room(room_id, result.presence_version,
+             [this, client, id, slot, room_id, key, result](Room* room) {
+               finish_join(client, id, slot, room_id, key, room, result);
+             });
   };
   shared->join(attempt,
                timed(StoreOperation::save_user, SharedStore::Done<JoinResult>(std::move(done))));
 }
 
 void RoomService::Impl::finish_join(ClientId client, const RequestId& id, std::uint64_t slot,
-                                    const PublicKey& key, Room* room, const JoinResult& result) {
+                                    const std::string& room_id, const PublicKey& key, Room* room,
+                                    const JoinResult& result) {
   auto c = connections.find(client);
-  if (!room || c == connections.end()) {
+  User* found = nullptr;
+  if (room)
+    if (auto u = room->users.find(key); u != room->users.end()) found = &u->second;
+  // Gone meanwhile, a room that could not be read, or a view that caught up with the join
+  // yet lacks the user (this node was evicted meanwhile): the join is taken back.
+  if (c == connections.end() || !found) {
+    shared->leave(room_id, client);
     if (room) release_room(*room);
     if (c == connections.end()) return;
-    fill_reply(client, slot,
-               reject(ErrorFrame{id, error::internal, "the room could not be read", {}}));
+    fill_reply(
+        client, slot,
+        reject(ErrorFrame{id,
+                          error::internal,
+                          room ? "the join was undone; join again" : "the room could not be read",
+                          {}}));
     return join_settled(client);
   }
-  auto u = room->users.find(key);
-  if (u == room->users.end()) {
-    // The view caught up with the join yet lacks the user: this node was evicted meanwhile.
-    release_room(*room);
-    fill_reply(client, slot,
-               reject(ErrorFrame{id, error::internal, "the join was undone; join again", {}}));
-    return join_settled(client);
-  }
-  User& user = u->second;
+  User& user = *found;
   user.last_client_seq = std::max(user.last_client_seq, result.last_client_seq);
   user.connections.insert(client);
   c->second.rooms.emplace(room->id, key);
@@ -353,21 +357,25 @@ void RoomService::Impl::apply_view(Room& room, RoomView& view) {
   }
   std::erase_if(room.early_presence,
                 [&](const auto& e) { return e.first <= room.presence_version; });
-  take_presence(room, PresenceEvent{room.id, 0, false, {}}); // applies what is now next
-  if (!room.early_messages.empty()) {
-    auto first = std::move(room.early_messages.begin()->second);
-    room.early_messages.erase(room.early_messages.begin());
-    take_message(room, std::move(first));
-  }
-  run_waiters(room, true);
+  drain_presence(room);
+  drain_messages(room);
   room.stalled_ticks = 0;
-  if (room.early_messages.empty() && room.early_presence.empty()) stalled.erase(room.id);
+  if (room.early_messages.empty() && room.early_presence.empty() && room.waiters.empty())
+    stalled.erase(room.id);
+  // A join whose script ran after this read waits for its event or the next read. Reads that
+  // keep missing it mean the store lost state: answer it from what is there.
+  room.fruitless_reads = room.waiters.empty() ? 0 : room.fruitless_reads + 1;
+  run_waiters(room, room.fruitless_reads > 3); // last: a waiter may drop the room
 }
 
 void RoomService::Impl::take_message(Room& room, ChatMessage message) {
   if (message.seq <= room.committed_seq) return;
   room.early_messages.emplace(message.seq, std::move(message));
-  if (!room.loaded) return;
+  if (room.loaded) drain_messages(room);
+}
+
+// Delivers the queued messages that continue the room's sequence.
+void RoomService::Impl::drain_messages(Room& room) {
   auto& early = room.early_messages;
   while (!early.empty() && early.begin()->first <= room.committed_seq + 1) {
     ChatMessage next = std::move(early.begin()->second);
@@ -384,11 +392,16 @@ void RoomService::Impl::take_message(Room& room, ChatMessage message) {
   if (!early.empty()) mark_stalled(room);
 }
 
-// Queues `event` (version 0: none) and applies every queued change that is next in order.
 void RoomService::Impl::take_presence(Room& room, PresenceEvent event) {
-  if (event.version > room.presence_version)
-    room.early_presence.emplace(event.version, std::move(event));
+  if (event.version <= room.presence_version) return;
+  room.early_presence.emplace(event.version, std::move(event));
   if (!room.loaded) return;
+  drain_presence(room);
+  run_waiters(room, false); // last: a waiter may drop the room
+}
+
+// Applies the queued presence changes that come next in order.
+void RoomService::Impl::drain_presence(Room& room) {
   auto& early = room.early_presence;
   while (!early.empty() && early.begin()->first == room.presence_version + 1) {
     apply_presence(room, early.begin()->second);
@@ -396,7 +409,6 @@ void RoomService::Impl::take_presence(Room& room, PresenceEvent event) {
     early.erase(early.begin());
   }
   if (!early.empty()) mark_stalled(room);
-  run_waiters(room, false);
 }
 
 void RoomService::Impl::apply_presence(Room& room, const PresenceEvent& event) {
