@@ -380,6 +380,9 @@ std::string usage_text() {
     if (f.name == "log-level") left = "  --log-level LEVEL";
     if (f.name == "metrics") left = "  --metrics on|off";
     if (f.name == "config") left = "  --config FILE";
+    if (f.name == "redis-url") left = "  --redis-url URL";
+    if (f.name == "redis-node-timeout-ms") left = "  --redis-node-timeout-ms MS";
+    if (f.name == "redis-key-prefix") left = "  --redis-key-prefix PREFIX";
     if (f.name == "auth-hs256-secret-file") left = "  --auth-hs256-secret-file FILE";
     if (f.name == "auth-ed25519-public-key") left = "  --auth-ed25519-public-key HEX";
     left.resize(std::max<std::size_t>(left.size() + 1, 34), ' ');
