@@ -200,6 +200,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
   std::deque<std::pair<std::string, std::string>> unsent_leaves; // (room prefix, connection)
   boost::asio::steady_timer beat_timer;
   bool registered = false; // the first heartbeat got through
+  std::chrono::steady_clock::time_point connected_since;
   bool subscriber_was_up = false;
   bool closed = false; // no completion runs after the store is gone or closed
 
@@ -232,6 +233,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
   void commands_state(bool up, const std::string& detail) {
     if (health) health(up, "commands: " + detail);
     if (!up) return;
+    connected_since = std::chrono::steady_clock::now();
     // First on the new connection, so everything after it finds the scripts and this node.
     for (std::size_t i = 0; i < scripts.size(); ++i)
       commands->command({"SCRIPT", "LOAD", scripts[i]},
@@ -312,7 +314,10 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
       if (ec || !self || self->closed) return;
       if (self->commands->up()) {
         self->beat();
-        self->sweep("");
+        // Right after an outage every node's heartbeat is old: give the others a whole
+        // timeout to come back before taking any of them for dead.
+        if (std::chrono::steady_clock::now() - self->connected_since >= self->options.node_timeout)
+          self->sweep("");
       }
       self->schedule_beat();
     });
