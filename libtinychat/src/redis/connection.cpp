@@ -21,6 +21,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto connect_timeout = std::chrono::seconds(2);
+// A Redis that holds a connection open but stops answering (stopped, swapping, a dead link
+// that TCP has not noticed) must fail the requests waiting on it, not hang them.
+constexpr auto reply_timeout = std::chrono::seconds(5);
 constexpr auto first_backoff = std::chrono::milliseconds(100);
 constexpr auto max_backoff = std::chrono::milliseconds(5000);
 constexpr std::size_t read_chunk = 64 * 1024;
@@ -140,7 +143,8 @@ std::shared_ptr<Connection> Connection::create(asio::any_io_executor ex, Endpoin
 
 Connection::Connection(asio::any_io_executor ex, Endpoint ep, Mode mode)
     : ex_(std::move(ex)), ep_(std::move(ep)), mode_(mode), resolver_(ex_), socket_(ex_),
-      connect_timer_(ex_), retry_timer_(ex_), read_buffer_(read_chunk), backoff_(first_backoff) {}
+      connect_timer_(ex_), retry_timer_(ex_), watchdog_(ex_), read_buffer_(read_chunk),
+      backoff_(first_backoff) {}
 
 Connection::~Connection() = default;
 
@@ -169,6 +173,7 @@ void Connection::command(std::vector<std::string> argv, Callback done) {
   for (const auto& arg : argv)
     size += arg.size();
   if (size > max_message_bytes) return post_error(ex_, std::move(done), std::errc::message_size);
+  if (pending_.empty()) last_progress_ = std::chrono::steady_clock::now();
   pending_.push_back(std::move(done));
   write_command(argv);
 }
@@ -239,7 +244,9 @@ void Connection::on_connected() {
   codec_ = std::make_unique<Codec>();
   connected_ = true;
   handshake_done_ = false;
+  last_progress_ = std::chrono::steady_clock::now();
   read();
+  watch_replies();
 
   // SELECT doubles as the proof that Redis answers; pub/sub ignores databases, so the
   // subscriber sends PING instead, then subscribes again to every channel it had.
@@ -261,6 +268,18 @@ void Connection::on_connected() {
     c.in_flight = 1;
   }
   if (subscribe.size() > 1) write_command(subscribe);
+}
+
+void Connection::watch_replies() {
+  watchdog_.expires_after(std::chrono::seconds(1));
+  watchdog_.async_wait(
+      [self = shared_from_this(), gen = generation_](boost::system::error_code ec) {
+        if (ec || gen != self->generation_) return;
+        if (!self->pending_.empty() &&
+            std::chrono::steady_clock::now() - self->last_progress_ > reply_timeout)
+          return self->fail("no reply for " + std::to_string(reply_timeout.count()) + " s");
+        self->watch_replies();
+      });
 }
 
 void Connection::read() {
@@ -303,6 +322,7 @@ void Connection::dispatch(Reply reply) {
       reply.elements[0].kind == Reply::Kind::string)
     return on_pubsub(reply);
   if (pending_.empty()) return fail("protocol error: a reply to no command");
+  last_progress_ = std::chrono::steady_clock::now();
   auto done = std::move(pending_.front());
   pending_.pop_front();
   done({}, std::move(reply));
@@ -399,6 +419,7 @@ void Connection::close_socket() {
   resolver_.cancel();
   connect_timer_.cancel();
   retry_timer_.cancel();
+  watchdog_.cancel();
   connected_ = up_ = handshake_done_ = writing_ = false;
   out_.clear();
 }

@@ -97,6 +97,7 @@ private:
 
   void connect();
   void on_connected();
+  void watch_replies();
   void read();
   void on_read(std::size_t n);
   void dispatch(Reply reply);
@@ -116,6 +117,8 @@ private:
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer watchdog_; // fails a connection whose replies stop coming
+  std::chrono::steady_clock::time_point last_progress_; // last reply, or first pending command
   std::unique_ptr<Codec> codec_;
   std::vector<char> read_buffer_;
   std::string out_; // encoded commands waiting for the write in progress to finish
