@@ -33,9 +33,11 @@ local function settle(P, now)
   if redis.call('HLEN', P .. ':p') == 0 then deadline = math.min(deadline, now + tonumber(h[2])) end
   for _, k in ipairs(room_keys) do redis.call('PEXPIREAT', P .. k, int(deadline)) end
 end
+-- The room's expires_at while it lives, else nil.
 local function live(P, now)
-  local expires_at = redis.call('HGET', P .. ':r', 'expires_at')
-  return expires_at and tonumber(expires_at) > now
+  local expires_at = tonumber(redis.call('HGET', P .. ':r', 'expires_at'))
+  if expires_at and expires_at > now then return expires_at end
+  return nil
 end
 local function leave(P, NH, conn, now)
   local key = redis.call('HGET', P .. ':c', conn)
@@ -115,14 +117,17 @@ return 1
 inline constexpr const char* append_script = R"lua(
 local P = KEYS[1]
 local now = now_ms()
-if not live(P, now) then return {'room_not_found'} end
+local expires_at = live(P, now)
+if not expires_at then return {'room_not_found'} end
 if redis.call('HEXISTS', P .. ':c', ARGV[1]) == 0 then return {'not_member'} end
 local last = redis.call('HGET', P .. ':l', ARGV[2]) or '0'
 if tonumber(ARGV[3]) <= tonumber(last) then return {'stale_client_seq', last} end
 local seq = int(redis.call('HINCRBY', P .. ':r', 'seq', 1))
 redis.call('HSET', P .. ':l', ARGV[2], ARGV[3])
 redis.call('XADD', P .. ':m', 'MAXLEN', ARGV[4], seq .. '-1', 'ts', int(now), 'p', ARGV[5])
-settle(P, now)
+-- A member is present, so the room lives until expires_at; only these two keys may be new.
+redis.call('PEXPIREAT', P .. ':m', int(expires_at))
+redis.call('PEXPIREAT', P .. ':l', int(expires_at))
 redis.call('PUBLISH', P .. ':e', 'M\t' .. seq .. '\t' .. int(now) .. '\t' .. ARGV[5])
 return {'ok', seq, int(now)}
 )lua";
