@@ -5,20 +5,34 @@
 
 namespace tinychat {
 
-void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
-                               CreateRoomRequest&) {
-  if (const char* refusal = creation_refusal(conn))
-    return fail(client, conn, id, error::unauthorized, refusal);
-  const std::string creator = creator_key(conn);
-  if (!take_quota(creator)) return fail(client, conn, id, error::room_quota_exceeded);
+bool RoomService::Impl::admit_creation(ClientId client, Connection& conn, const RequestId& id,
+                                       std::string& creator) {
+  if (const char* refusal = creation_refusal(conn)) {
+    fail(client, conn, id, error::unauthorized, refusal);
+    return false;
+  }
+  creator = creator_key(conn);
+  if (take_quota(creator)) return true;
+  fail(client, conn, id, error::room_quota_exceeded);
+  return false;
+}
+
+RoomRecord RoomService::Impl::new_room_record() {
   std::array<std::uint8_t, 16> raw{};
   std::string room_id;
   do {
     random_bytes(raw);
     room_id = to_base32(raw);
   } while (rooms.contains(room_id));
-  TimestampMs now = clock.now();
-  RoomRecord record{room_id, now, now + TimestampMs{config.limits.room_ttl_seconds} * 1000};
+  const TimestampMs now = clock.now();
+  return RoomRecord{room_id, now, now + TimestampMs{config.limits.room_ttl_seconds} * 1000};
+}
+
+void RoomService::Impl::handle(ClientId client, Connection& conn, const RequestId& id,
+                               CreateRoomRequest&) {
+  std::string creator;
+  if (!admit_creation(client, conn, id, creator)) return;
+  const RoomRecord record = new_room_record();
   add_room(record).creator = creator;
   auto slot = conn.replies.reserve();
   auto done = [this, client, slot, id, record](std::error_code ec) {

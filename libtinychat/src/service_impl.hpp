@@ -312,6 +312,12 @@ struct RoomService::Impl final : SharedEvents {
   void handle(ClientId, Connection&, const RequestId&, AuthRequest&,
               const std::optional<TokenCheck>& checked);
 
+  // Whether `conn` may create a room now; counts the creation against its quota key, which
+  // goes to `creator`. Otherwise replies with the refusal.
+  bool admit_creation(ClientId, Connection&, const RequestId&, std::string& creator);
+  // A new room's record, with a fresh random id (128 bits).
+  RoomRecord new_room_record();
+
   // Why `conn` may not create rooms now (a message for `unauthorized`), or nullptr. The
   // quota key its creations count against is then creator_key(conn).
   const char* creation_refusal(const Connection& conn) const;

@@ -24,14 +24,9 @@ Frame error_frame(const RequestId& id, error code, std::string message = {}) {
 
 void RoomService::Impl::handle_shared(ClientId client, Connection& conn, const RequestId& id,
                                       CreateRoomRequest&) {
-  if (const char* refusal = creation_refusal(conn))
-    return fail(client, conn, id, error::unauthorized, refusal);
-  const std::string creator = creator_key(conn);
-  if (!take_quota(creator)) return fail(client, conn, id, error::room_quota_exceeded);
-  std::array<std::uint8_t, 16> raw{};
-  random_bytes(raw); // 128 random bits: a clash with a live room is not a concern
-  const TimestampMs now = clock.now();
-  RoomRecord record{to_base32(raw), now, now + TimestampMs{config.limits.room_ttl_seconds} * 1000};
+  std::string creator;
+  if (!admit_creation(client, conn, id, creator)) return;
+  const RoomRecord record = new_room_record();
   if (!creator.empty()) quota_releases.emplace(record.expires_at, creator);
   auto slot = conn.replies.reserve();
   auto done = [this, client, slot, id, record](std::error_code ec) {
