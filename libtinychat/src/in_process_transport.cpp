@@ -8,6 +8,9 @@ namespace tinychat {
 InProcessTransport::InProcessTransport(Store& store, const Clock& clock, ServiceConfig config)
     : service_(*this, store, clock, config) {}
 
+InProcessTransport::InProcessTransport(SharedStore& store, const Clock& clock, ServiceConfig config)
+    : service_(*this, store, clock, config) {}
+
 InProcessTransport::~InProcessTransport() {
   for (auto& [id, conn] : connections_) {
     conn->transport_ = nullptr;

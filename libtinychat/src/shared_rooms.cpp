@@ -458,11 +458,15 @@ void RoomService::Impl::resync() {
 
 void RoomService::Impl::evicted() {
   // Its members are gone from the shared rooms; they get to join again on another connection.
+  std::vector<ClientId> joined;
   for (auto& [client, conn] : connections)
     if (!conn.rooms.empty() || conn.joins_pending) {
       conn.rooms.clear();
-      outbox.close(client, 1012, "the server lost its place in the cluster; reconnect");
+      joined.push_back(client);
     }
+  // Closed only now: a transport may disconnect inside close(), which erases the connection.
+  for (ClientId client : joined)
+    outbox.close(client, 1012, "the server lost its place in the cluster; reconnect");
   while (!rooms.empty())
     drop_room(rooms.begin()->second);
 }

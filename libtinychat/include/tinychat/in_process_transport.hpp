@@ -22,6 +22,9 @@ class InProcessConnection;
 class InProcessTransport final : private Outbox {
 public:
   InProcessTransport(Store& store, const Clock& clock, ServiceConfig config = {});
+  /// A transport whose service is one node of several sharing their rooms through `store`.
+  /// The store's completions and events must reach the service through run().
+  InProcessTransport(SharedStore& store, const Clock& clock, ServiceConfig config = {});
   ~InProcessTransport() override;
 
   RoomService& service() noexcept { return service_; }
