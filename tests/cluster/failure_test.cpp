@@ -31,6 +31,7 @@ void check_acknowledged(const std::vector<Attempt>& attempts,
   for (const auto& a : attempts) {
     if (!a.sent) continue;
     CAPTURE(a.text);
+    CAPTURE(a.sent->seq);
     REQUIRE(by_text.count(a.text) == 1);
     const ChatMessage& m = *by_text.find(a.text)->second;
     CHECK(m.seq == a.sent->seq);
@@ -249,8 +250,14 @@ TEST_CASE("cluster: Redis restarted mid-stream: nothing acknowledged is lost, th
   }
   CHECK(internal > 0);
 
+  // Once every connection has received the newest acknowledged message, both nodes' views
+  // are complete: their histories are the room's.
+  std::uint64_t last = 0;
+  for (const auto& attempt : attempts)
+    if (attempt.sent) last = std::max(last, attempt.sent->seq);
+  for (ChatUser* u : {&a1, &a2, &b1, &b2})
+    wait_for_seq(*u, room, last);
   const auto history = full_history(a2, room);
-  const std::uint64_t last = history.back().seq;
   std::string why;
   REQUIRE_MESSAGE(is_run(history, 1, last, &why), why);
   CHECK(full_history(b2, room) == history);
