@@ -50,6 +50,8 @@ struct Room {
   std::uint32_t local_uses = 0;    ///< Local connections joined or joining.
   std::uint32_t stalled_ticks = 0; ///< Ticks an early event or a waiter has waited.
   bool reading = false;            ///< A read of the shared state is on its way.
+  /// A read failed, or one was asked for while another was on its way: read again.
+  bool reread_wanted = false;
 };
 
 /// Room creations of one quota key.
