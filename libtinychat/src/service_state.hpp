@@ -51,6 +51,8 @@ struct Room {
   std::uint32_t stalled_ticks = 0;   ///< Ticks an early event or a waiter has waited.
   std::uint32_t fruitless_reads = 0; ///< Reads that left waiters waiting.
   bool reading = false;              ///< A read of the shared state is on its way.
+  /// A read failed, or one was asked for while another was on its way: read again.
+  bool reread_wanted = false;
 };
 
 /// Room creations of one quota key.

@@ -283,8 +283,13 @@ void RoomService::Impl::drop_room(Room& room) {
 }
 
 void RoomService::Impl::reread(Room& room) {
-  if (room.reading) return;
+  if (room.reading) {
+    // The read on its way may predate what this read is for (e.g. a resync).
+    room.reread_wanted = true;
+    return mark_stalled(room);
+  }
   room.reading = true;
+  room.reread_wanted = false;
   shared->read_room(room.id,
                     [this, id = room.id](std::error_code ec, std::optional<RoomView> view) {
                       auto it = rooms.find(id);
@@ -295,6 +300,7 @@ void RoomService::Impl::reread(Room& room) {
                         // A first read must answer its joins; a later one is tried again on the
                         // next tick.
                         if (!room.loaded) return drop_room(room);
+                        room.reread_wanted = true;
                         return mark_stalled(room);
                       }
                       if (!view) {
@@ -355,7 +361,8 @@ void RoomService::Impl::apply_view(Room& room, RoomView& view) {
   drain_presence(room);
   drain_messages(room);
   room.stalled_ticks = 0;
-  if (room.early_messages.empty() && room.early_presence.empty() && room.waiters.empty())
+  if (room.early_messages.empty() && room.early_presence.empty() && room.waiters.empty() &&
+      !room.reread_wanted)
     stalled.erase(room.id);
   // A join whose script ran after this read waits for its event or the next read. Reads that
   // keep missing it mean the store lost state: answer it from what is there.
@@ -493,8 +500,8 @@ void RoomService::Impl::tick_shared() {
       continue;
     }
     Room& room = r->second;
-    const bool waiting =
-        !room.early_messages.empty() || !room.early_presence.empty() || !room.waiters.empty();
+    const bool waiting = !room.early_messages.empty() || !room.early_presence.empty() ||
+                         !room.waiters.empty() || room.reread_wanted;
     if (!waiting) {
       room.stalled_ticks = 0;
       it = stalled.erase(it);

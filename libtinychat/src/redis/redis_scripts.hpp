@@ -12,8 +12,9 @@
 //   P:k  hash    pub_key -> number of joined connections
 // Channel P:e carries the room's events:
 //   "M<TAB>seq<TAB>ts<TAB>json", "J<TAB>pv<TAB>pub_key<TAB>user_id<TAB>name", "L<TAB>..." alike.
-// Nodes: prefix .. "nodes" (zset node -> last heartbeat, ms) and prefix .. "node:" .. node
-// (hash P -> joined connections of that node in room P).
+// Nodes: prefix .. "nodes" (zset node -> last heartbeat, ms), prefix .. "node:" .. node
+// (hash P -> joined connections of that node in room P) and prefix .. "swept" (time of the
+// last sweep, ms).
 // All keys of a room expire together: at expires_at, or idle_ms after its last member left.
 // Names cannot hold a TAB (control characters are invalid_name).
 
@@ -150,13 +151,26 @@ if not known and ARGV[2] ~= '1' then return 'evicted' end
 return 'ok'
 )lua";
 
-// KEYS: nodes. ARGV: timeout ms, node hash prefix, and a node to remove now ('' for those
-// whose heartbeat is older than the timeout). Returns how many nodes were removed.
+// KEYS: nodes, swept. ARGV: timeout ms, node hash prefix, and a node to remove now ('' for
+// those whose heartbeat is older than the timeout). Returns how many nodes were removed.
+// Every live node sweeps five times per timeout. A longer pause since the last sweep means
+// Redis was away (or no node ran): nobody could beat meanwhile, so that time counts against
+// no node, and the nodes that reconnect later than the sweeper are not taken for dead.
 inline constexpr const char* sweep_script = R"lua(
 local now = now_ms()
+local timeout = tonumber(ARGV[1])
 local dead = {ARGV[3]}
 if ARGV[3] == '' then
-  dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(now - tonumber(ARGV[1])), 'LIMIT', 0, 16)
+  local last = tonumber(redis.call('GET', KEYS[2]) or now)
+  if now - last > timeout / 2 then
+    local beats = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+    for i = 1, #beats, 2 do
+      local moved = math.min(tonumber(beats[i + 1]) + (now - last), now)
+      redis.call('ZADD', KEYS[1], int(moved), beats[i])
+    end
+  end
+  redis.call('SET', KEYS[2], int(now))
+  dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(now - timeout), 'LIMIT', 0, 16)
 end
 for _, node in ipairs(dead) do
   local NH, mark = ARGV[2] .. node, node .. ':'

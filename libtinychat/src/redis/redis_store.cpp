@@ -333,7 +333,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void sweep(const std::string& only, std::function<void()> done = {}) {
-    eval(ScriptId::sweep, {nodes_key()},
+    eval(ScriptId::sweep, {nodes_key(), options.key_prefix + "swept"},
          {std::to_string(options.node_timeout.count()), node_hash_prefix(), only},
          [done = std::move(done)](std::error_code, Reply) {
            if (done) done();
