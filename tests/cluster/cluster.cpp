@@ -159,12 +159,6 @@ std::size_t Sender::acknowledged() const {
       std::count_if(attempts_.begin(), attempts_.end(), [](const Attempt& a) { return a.sent; }));
 }
 
-std::size_t Sender::failed() const {
-  std::lock_guard lock(mutex_);
-  return static_cast<std::size_t>(
-      std::count_if(attempts_.begin(), attempts_.end(), [](const Attempt& a) { return a.error; }));
-}
-
 void Sender::run() {
   for (std::uint64_t n = 1; !stop_; ++n) {
     Attempt attempt;

@@ -108,9 +108,8 @@ public:
   /// a short wait.
   void stop();
   std::vector<Attempt> attempts() const;
-  /// How many sends were answered `sent`, and how many with an error, so far.
+  /// How many sends were answered `sent` so far.
   std::size_t acknowledged() const;
-  std::size_t failed() const;
 
 private:
   void run();

@@ -63,7 +63,8 @@ Survivor survivor_of(ChatUser& user, const std::string& room, std::string name) 
 
 TEST_CASE("cluster: a killed node's members leave in time and its clients reconnect losing "
           "nothing") {
-  Cluster cluster(2, {"--rate-limit-per-second", "0"});
+  // Room for every message the senders manage, however long a busy machine makes the test.
+  Cluster cluster(2, {"--rate-limit-per-second", "0", "--max-history", "100000"});
   ServerProcess& a = cluster.node(0);
   ServerProcess& b = cluster.node(1);
   auto a1 = std::make_unique<ChatUser>(a.ws_url());
@@ -178,7 +179,8 @@ TEST_CASE("cluster: a killed node's members leave in time and its clients reconn
 }
 
 TEST_CASE("cluster: Redis restarted mid-stream: nothing acknowledged is lost, the nodes recover") {
-  Cluster cluster(2, {"--rate-limit-per-second", "0"});
+  // Room for every message the senders manage, however long a busy machine makes the test.
+  Cluster cluster(2, {"--rate-limit-per-second", "0", "--max-history", "100000"});
   ServerProcess& a = cluster.node(0);
   ServerProcess& b = cluster.node(1);
   ChatUser a1(a.ws_url());
@@ -206,7 +208,8 @@ TEST_CASE("cluster: Redis restarted mid-stream: nothing acknowledged is lost, th
   // While Redis is away: /healthz says so, and requests that need it answer `internal`.
   CHECK(eventually([&] { return healthz_status(a.port()) == 503; }, 10s));
   CHECK(eventually([&] { return healthz_status(b.port()) == 503; }, 10s));
-  CHECK(eventually([&] { return a_sender.failed() > 0 && b_sender.failed() > 0; }, 10s));
+  // A send on its way when Redis went waits for its return, which says whether it was
+  // stored; new requests are answered at once.
   {
     ChatUser late(b.ws_url());
     const ServerFrame reply =
@@ -248,7 +251,6 @@ TEST_CASE("cluster: Redis restarted mid-stream: nothing acknowledged is lost, th
     CHECK_MESSAGE(mentions_store(*attempt.error), attempt.error->message);
     ++internal;
   }
-  CHECK(internal > 0);
 
   // Once every connection has received the newest acknowledged message, both nodes' views
   // are complete: their histories are the room's.
@@ -262,14 +264,13 @@ TEST_CASE("cluster: Redis restarted mid-stream: nothing acknowledged is lost, th
   REQUIRE_MESSAGE(is_run(history, 1, last, &why), why);
   CHECK(full_history(b2, room) == history);
   check_acknowledged(attempts, history);
-  // `internal` means nothing was accepted. Redis can only break that when it is killed after
-  // it wrote a script's effects and before the reply left: rare, so only noted here.
-  std::size_t kept_anyway = 0;
+  // `internal` means nothing was accepted, also for a send whose reply Redis took down with
+  // it: the node asked Redis, once back, whether it had stored it.
   for (const auto& attempt : attempts)
-    if (attempt.error && std::any_of(history.begin(), history.end(),
-                                     [&](const ChatMessage& m) { return m.text == attempt.text; }))
-      ++kept_anyway;
-  WARN_MESSAGE(kept_anyway == 0, kept_anyway << " sends answered `internal` were stored");
+    if (attempt.error)
+      CHECK_MESSAGE(std::none_of(history.begin(), history.end(),
+                                 [&](const ChatMessage& m) { return m.text == attempt.text; }),
+                    attempt.text << " was answered `internal` but stored");
   MESSAGE(attempts.size() << " sends, " << internal << " answered internal, " << last
                           << " messages in the room");
 

@@ -133,6 +133,26 @@ redis.call('PUBLISH', P .. ':e', 'M\t' .. seq .. '\t' .. int(now) .. '\t' .. ARG
 return {'ok', seq, int(now)}
 )lua";
 
+// KEYS: P. ARGV: pub_key, client_seq, keep. Looks for a message whose append lost its reply:
+// {'found', seq, ts}, {'absent'} when it was certainly not stored, {'unknown'} when a later
+// one of the key was, and this one is not among the retained messages.
+inline constexpr const char* find_append_script = R"lua(
+local P = KEYS[1]
+local wanted = tonumber(ARGV[2])
+if tonumber(redis.call('HGET', P .. ':l', ARGV[1]) or '0') < wanted then return {'absent'} end
+for _, entry in ipairs(redis.call('XREVRANGE', P .. ':m', '+', '-', 'COUNT', ARGV[3])) do
+  local fields, ts, message = entry[2], nil, nil
+  for i = 1, #fields, 2 do
+    if fields[i] == 'ts' then ts = fields[i + 1] elseif fields[i] == 'p' then message = fields[i + 1] end
+  end
+  local m = cjson.decode(message)
+  if m.k == ARGV[1] and m.c == wanted then
+    return {'found', string.sub(entry[1], 1, string.find(entry[1], '-', 1, true) - 1), ts}
+  end
+end
+return {'unknown'}
+)lua";
+
 // KEYS: P. Returns {} for no live room, else {created_at, expires_at, seq, pv, present (flat
 // hash), messages (XRANGE)}.
 inline constexpr const char* read_script = R"lua(

@@ -163,11 +163,38 @@ std::vector<std::string_view> split_tabs(std::string_view s, std::size_t max_par
   return parts;
 }
 
-enum class ScriptId { create, join, leave, append, read, beat, sweep, count };
+enum class ScriptId { create, join, leave, append, find_append, read, beat, sweep, count };
 
 constexpr std::array<const char*, static_cast<std::size_t>(ScriptId::count)> script_bodies{
-    redis::create_script, redis::join_script, redis::leave_script, redis::append_script,
-    redis::read_script,   redis::beat_script, redis::sweep_script};
+    redis::create_script,      redis::join_script, redis::leave_script, redis::append_script,
+    redis::find_append_script, redis::read_script, redis::beat_script,  redis::sweep_script};
+
+// How long an append whose reply was lost waits for Redis to say whether it took it.
+constexpr auto confirm_limit = std::chrono::seconds(10);
+
+AppendResult append_result(const Reply& r, std::error_code& failure) {
+  AppendResult result;
+  const auto& e = r.elements;
+  if (r.kind != Reply::Kind::array || e.empty() || !is_text(e[0])) {
+    failure = make_error(store_errc::malformed);
+    return result;
+  }
+  if (e[0].str != "ok") {
+    result.refused = refusal_code(e[0].str);
+    if (!result.refused) failure = make_error(store_errc::malformed);
+    if (e.size() > 1) result.last_client_seq = to_uint(e[1]).value_or(0);
+    return result;
+  }
+  auto seq = e.size() == 3 ? to_uint(e[1]) : std::nullopt;
+  auto ts = e.size() == 3 ? to_uint(e[2]) : std::nullopt;
+  if (!seq || !ts) {
+    failure = make_error(store_errc::malformed);
+    return result;
+  }
+  result.seq = *seq;
+  result.ts = static_cast<TimestampMs>(*ts);
+  return result;
+}
 
 std::string random_node_id() {
   std::array<std::uint8_t, 8> raw{};
@@ -242,6 +269,7 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
                           if (self && !ec && r.kind == Reply::Kind::string) self->shas[i] = r.str;
                         });
     beat();
+    confirm_all();
     while (!unsent_leaves.empty()) {
       auto [prefix, conn] = std::move(unsent_leaves.front());
       unsent_leaves.pop_front();
@@ -312,6 +340,8 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
     beat_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self || self->closed) return;
+      self->expire_unconfirmed();
+      if (self->commands->up() && !self->unconfirmed.empty()) self->confirm_all();
       if (self->commands->up()) {
         self->beat();
         // Right after an outage every node's heartbeat is old: give the others a whole
@@ -369,6 +399,58 @@ struct RedisStore::Impl : std::enable_shared_from_this<Impl> {
       events->presence(PresenceEvent{room_id, *version, parts[0] == "J",
                                      Member{std::string(parts[3]), std::string(parts[4]), *key}});
     }
+  }
+
+  // ---- appends whose reply was lost -----------------------------------------------------------
+
+  struct Unconfirmed {
+    std::string prefix, key, client_seq, keep;
+    Done<AppendResult> done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::deque<Unconfirmed> unconfirmed;
+
+  // Answers the append from what Redis holds once it is back: `sent` if it was stored,
+  // `internal` if not, or if Redis stays away past the deadline (then it cannot be known).
+  void confirm(Unconfirmed u) {
+    unconfirmed.push_back(std::move(u));
+    if (commands->up()) confirm_all();
+  }
+
+  void confirm_all() {
+    for (auto& u : std::exchange(unconfirmed, {})) {
+      // Built before the completion takes `u` over.
+      std::vector<std::string> keys{u.prefix};
+      std::vector<std::string> args{u.key, u.client_seq, u.keep};
+      eval(ScriptId::find_append, std::move(keys), std::move(args),
+           [this, u = std::move(u)](std::error_code ec, Reply r) mutable {
+             // Redis still loading its data answers with an error: ask again.
+             if ((ec || r.kind == Reply::Kind::error) &&
+                 std::chrono::steady_clock::now() < u.deadline)
+               return unconfirmed.push_back(std::move(u));
+             AppendResult result;
+             if (ec || r.kind != Reply::Kind::array || r.elements.empty() ||
+                 r.elements[0].str != "found" || r.elements.size() != 3)
+               return u.done(make_error(store_errc::unreachable), result);
+             result.seq = to_uint(r.elements[1]).value_or(0);
+             result.ts = static_cast<TimestampMs>(to_uint(r.elements[2]).value_or(0));
+             u.done(result.seq ? std::error_code{} : make_error(store_errc::malformed), result);
+           });
+    }
+  }
+
+  void expire_unconfirmed() {
+    const auto now = std::chrono::steady_clock::now();
+    std::deque<Unconfirmed> kept;
+    for (auto& u : std::exchange(unconfirmed, {})) {
+      if (now < u.deadline)
+        kept.push_back(std::move(u));
+      else
+        u.done(make_error(store_errc::unreachable), AppendResult{});
+    }
+    // A completion may have queued more meanwhile.
+    for (auto& u : kept)
+      unconfirmed.push_back(std::move(u));
   }
 
   // ---- leaves --------------------------------------------------------------------------------
@@ -475,27 +557,26 @@ void RedisStore::leave(std::string_view room_id, ClientId client) {
 void RedisStore::append(ClientId client, const ChatMessage& m, std::uint32_t keep,
                         Done<AppendResult> done) {
   Impl& s = *impl_;
-  s.eval(ScriptId::append, {s.room_prefix(m.room_id)},
-         {s.connection_name(client), to_hex(m.pub_key), std::to_string(m.client_seq),
-          std::to_string(keep), encode_payload(m)},
-         [impl = impl_.get(), done = std::move(done)](std::error_code ec, Reply r) {
-           AppendResult result;
-           if (auto f = impl->failure(ec, r)) return done(f, result);
-           const auto& e = r.elements;
-           if (r.kind != Reply::Kind::array || e.empty() || !is_text(e[0]))
-             return done(make_error(store_errc::malformed), result);
-           if (e[0].str != "ok") {
-             result.refused = refusal_code(e[0].str);
-             if (!result.refused) return done(make_error(store_errc::malformed), result);
-             if (e.size() > 1) result.last_client_seq = to_uint(e[1]).value_or(0);
-             return done({}, result);
+  Impl::Unconfirmed lookup{
+      s.room_prefix(m.room_id), to_hex(m.pub_key), std::to_string(m.client_seq),
+      std::to_string(keep),     nullptr,           {}};
+  // Built before the completion takes `lookup` over.
+  std::vector<std::string> keys{lookup.prefix};
+  std::vector<std::string> args{s.connection_name(client), lookup.key, lookup.client_seq,
+                                lookup.keep, encode_payload(m)};
+  s.eval(ScriptId::append, std::move(keys), std::move(args),
+         [impl = impl_.get(), lookup = std::move(lookup),
+          done = std::move(done)](std::error_code ec, Reply r) mutable {
+           // Sent, but the connection went before the reply came: Redis may have run it.
+           if (ec == std::errc::connection_reset) {
+             lookup.done = std::move(done);
+             lookup.deadline = std::chrono::steady_clock::now() + confirm_limit;
+             return impl->confirm(std::move(lookup));
            }
-           auto seq = e.size() == 3 ? to_uint(e[1]) : std::nullopt;
-           auto ts = e.size() == 3 ? to_uint(e[2]) : std::nullopt;
-           if (!seq || !ts) return done(make_error(store_errc::malformed), result);
-           result.seq = *seq;
-           result.ts = static_cast<TimestampMs>(*ts);
-           done({}, result);
+           if (auto f = impl->failure(ec, r)) return done(f, AppendResult{});
+           std::error_code malformed;
+           AppendResult result = append_result(r, malformed);
+           done(malformed, result);
          });
 }
 
