@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <future>
 #include <thread>
 
 namespace tinychat::bench {
@@ -164,6 +165,17 @@ void drain(Run& run, double seconds, Results& r) {
                         "members on server " + std::to_string(n + 1) + " (" + run.options.urls[n] +
                         ")");
   }
+}
+
+void wait_for_io_threads(Run& run) {
+  std::vector<std::future<void>> done;
+  for (std::size_t t = 0; t < run.threads.size(); ++t) {
+    auto reached = std::make_shared<std::promise<void>>();
+    done.push_back(reached->get_future());
+    net::post(run.threads.at(t), [reached] { reached->set_value(); });
+  }
+  for (auto& d : done)
+    d.wait();
 }
 
 void close_all(Run& run, double seconds) {

@@ -50,6 +50,10 @@ void drain(Run& run, double seconds, Results& r);
 /// Closes every member's connection (1000) and waits for the closes, at most `seconds`.
 void close_all(Run& run, double seconds);
 
+/// Returns once every I/O thread has finished the handler it was running (each runs a
+/// handler posted now), so what they did before is counted.
+void wait_for_io_threads(Run& run);
+
 /// Sleeps until `t`.
 void sleep_until(Clock::time_point t);
 

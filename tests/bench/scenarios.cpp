@@ -124,6 +124,8 @@ Results run_idle(const Options& o, const std::vector<Endpoint>& endpoints) {
   sleep_until(a.time + seconds_of(o.duration));
   const Snapshot b = take_snapshot(run.stats, o);
   run.phase.sending = false; // no new pings; wait for the answers to those sent
+  // A ping timer that saw `sending` still set may be sending now: let it count its ping.
+  wait_for_io_threads(run);
   const auto deadline = Clock::now() + seconds_of(o.drain);
   const auto pongs_missing = [&run] {
     std::uint64_t pings = 0, pongs = 0;
