@@ -66,8 +66,9 @@ start_node() {
   started_pids+=("$node_pid")
   node_port=""
   for _ in $(seq 100); do
-    [ -n "$node_port" ] ||
-      node_port="$(sed -n 's|^tinychat-server listening on http://.*:\([0-9]*\)$|\1|p' "$dir/out")"
+    # The file may not be there yet: the shell of `&` opens it.
+    [ -n "$node_port" ] || node_port="$(sed -n \
+      's|^tinychat-server listening on http://.*:\([0-9]*\)$|\1|p' "$dir/out" 2>/dev/null || true)"
     if [ -n "$node_port" ] && [ "$(healthz_status "$node_port")" = 200 ]; then return 0; fi
     kill -0 "$node_pid" 2>/dev/null || break
     sleep 0.1
