@@ -38,6 +38,7 @@ Snapshot take_snapshot(const std::vector<std::unique_ptr<ThreadStats>>& stats,
     s.cycles += t->cycles.get();
   }
   s.own_cpu = own_cpu_seconds();
+  s.machine_busy = machine_busy_seconds();
   for (const pid_t pid : options.server_pids)
     s.servers.push_back(sample_process(pid));
   if (options.store_pid > 0) s.store = sample_process(options.store_pid);
@@ -92,6 +93,8 @@ void fill_rates(Results& r, const Snapshot& a, const Snapshot& b,
   r.cycles = b.cycles - a.cycles;
   if (r.scenario == "churn") r.accepted_rate = per_second(r.cycles);
   r.bench_cpu_percent = seconds > 0 ? 100 * (b.own_cpu - a.own_cpu) / seconds : 0;
+  if (a.machine_busy && b.machine_busy && seconds > 0)
+    r.machine_cpu_percent = 100 * (*b.machine_busy - *a.machine_busy) / seconds;
   // The servers' sum, when every one of them could be read at both ends.
   const std::size_t count = std::min(a.servers.size(), b.servers.size());
   ServerUsage sum;

@@ -20,6 +20,7 @@ struct Snapshot {
   std::uint64_t cross_node = 0;
   std::uint64_t cycles = 0;
   double own_cpu = 0;
+  std::optional<double> machine_busy;
   std::vector<std::optional<ProcSample>> servers; // per --server-pid
   std::optional<ProcSample> store;                // --store-pid
 };

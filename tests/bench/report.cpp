@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 namespace tinychat::bench {
 
@@ -82,6 +83,7 @@ std::vector<std::pair<std::string, double>> figures(const Results& r) {
       {"pings", static_cast<double>(r.pings)},
       {"pongs", static_cast<double>(r.pongs)},
       {"bench_cpu_percent", r.bench_cpu_percent},
+      {"machine_cpu_percent", r.machine_cpu_percent},
       {"server_cpu_percent", r.server ? r.server->cpu_percent : -1},
       {"server_rss_mib", r.server ? static_cast<double>(r.server->rss_kib) / 1024 : -1},
       {"server_rss_kib_per_connection", rss_per_connection_kib(r)},
@@ -183,6 +185,9 @@ void print_table(const Results& r) {
                 r.store->cpu_percent, r.store->user_seconds, r.store->system_seconds,
                 static_cast<double>(r.store->rss_kib) / 1024);
   std::printf("  bench CPU           %.0f%%\n", r.bench_cpu_percent);
+  if (r.machine_cpu_percent >= 0)
+    std::printf("  machine CPU         %.0f%% of %u%% (every process)\n", r.machine_cpu_percent,
+                100 * std::max(1u, std::thread::hardware_concurrency()));
   for (const auto& note : r.notes)
     std::printf("  note: %s\n", note.c_str());
   std::printf("  result              %s\n", r.failed() ? "FAILED" : "ok");

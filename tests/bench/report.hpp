@@ -65,6 +65,7 @@ struct Results {
   std::vector<ServerUsage> servers;  // each --server-pid, in order
   std::optional<ServerUsage> store;  // --store-pid
   double bench_cpu_percent = 0;
+  double machine_cpu_percent = -1; // every process of the machine; -1: unknown
   std::vector<std::string> notes;
 
   std::uint64_t error_count() const;
