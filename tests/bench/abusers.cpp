@@ -41,7 +41,7 @@ const char* abuse_kind_name(AbuseKind kind) {
 }
 
 struct Abusers::State {
-  Endpoint endpoint;
+  std::vector<Endpoint> endpoints; // abuser i floods through endpoints[i % size]
   std::string room_id;
   AbuseStats stats;
   std::atomic<bool> stopping{false};
@@ -134,10 +134,11 @@ net::awaitable<void> abuse_once(std::shared_ptr<Abusers::State> s, std::size_t i
                                 std::uint64_t generation) {
   const std::size_t kind = static_cast<std::size_t>(script.kind);
   auto& k = s->stats.kinds[kind];
+  const Endpoint& endpoint = s->endpoints[index % s->endpoints.size()];
   auto ws = std::make_shared<Stream>(ioc);
-  co_await beast::get_lowest_layer(*ws).async_connect(s->endpoint.address, net::use_awaitable);
+  co_await beast::get_lowest_layer(*ws).async_connect(endpoint.address, net::use_awaitable);
   ws->read_message_max(std::size_t{16} << 20);
-  co_await ws->async_handshake(s->endpoint.authority, s->endpoint.target, net::use_awaitable);
+  co_await ws->async_handshake(endpoint.authority, endpoint.target, net::use_awaitable);
   k.connections.add();
   beast::flat_buffer buffer;
   co_await ws->async_read(buffer, net::use_awaitable);
@@ -202,12 +203,12 @@ net::awaitable<std::string> create_on(net::io_context& ioc, const Endpoint& endp
 
 std::string create_room(Run& run) {
   net::io_context& ioc = run.threads.at(0);
-  return net::co_spawn(ioc, create_on(ioc, run.endpoint), net::use_future).get();
+  return net::co_spawn(ioc, create_on(ioc, run.endpoints.front()), net::use_future).get();
 }
 
 Abusers::Abusers(Run& run, unsigned count, std::string room_id)
     : state_(std::make_shared<State>()), run_(run), count_(count) {
-  state_->endpoint = run.endpoint;
+  state_->endpoints = run.endpoints;
   state_->room_id = std::move(room_id);
 }
 

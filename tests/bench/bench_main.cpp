@@ -22,7 +22,7 @@ std::string label_of(const std::vector<std::string>& args) {
   std::string out = "tinychat-bench";
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--url" || a == "--server-pid" || a == "--label") {
+    if (a == "--url" || a == "--server-pid" || a == "--store-pid" || a == "--label") {
       ++i;
       continue;
     }
@@ -63,19 +63,21 @@ int main(int argc, char** argv) {
 
   Results results;
   try {
-    const Endpoint endpoint = resolve_ws_url(options.url);
+    std::vector<Endpoint> endpoints;
+    for (const auto& url : options.urls)
+      endpoints.push_back(resolve_ws_url(url));
     switch (options.scenario) {
     case Scenario::ingress:
     case Scenario::fanout:
     case Scenario::latency:
     case Scenario::flood:
-      results = run_traffic(options, endpoint);
+      results = run_traffic(options, endpoints);
       break;
     case Scenario::idle:
-      results = run_idle(options, endpoint);
+      results = run_idle(options, endpoints);
       break;
     case Scenario::churn:
-      results = run_churn(options, endpoint);
+      results = run_churn(options, endpoints);
       break;
     }
   } catch (const std::exception& e) {

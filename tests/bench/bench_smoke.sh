@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # bench_smoke: every tinychat-bench scenario for a few seconds at small sizes against one fresh
-# tinychat-server (memory store, rate limit off). Fails when a run exits non-zero: broken seq
-# order, a gap or duplicate, a lost message, an error reply or an unexpected close. It never
-# judges speed.
+# tinychat-server (memory store, rate limit off), then fanout and churn over two servers
+# sharing their rooms through a private redis-server (the members of each room spread over
+# both). Fails when a run exits non-zero: broken seq order, a gap or duplicate, a lost message
+# (on either server), an error reply or an unexpected close. It never judges speed.
 #
 # usage: bench_smoke.sh TINYCHAT_BENCH TINYCHAT_SERVER
+# $TINYCHAT_REDIS_SERVER overrides /usr/bin/redis-server.
 set -uo pipefail
 
 bench="$1"
 server="$2"
+# shellcheck source=tests/bench/cluster.sh
+source "$(dirname "$0")/cluster.sh"
 work="$(mktemp -d)"
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  stop_started
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,10 +39,11 @@ fi
 
 common=(--url "ws://127.0.0.1:$port/v1/ws" --server-pid "$server_pid" --warmup 0.5)
 failed=()
+where="" # after a failed scenario's name
 run() {
-  echo "== tinychat-bench $*"
+  echo "== tinychat-bench $*$where"
   if ! "$bench" "$@" "${common[@]}"; then
-    failed+=("$1")
+    failed+=("$1$where")
   fi
   echo
 }
@@ -54,8 +60,28 @@ if ! kill -0 "$server_pid" 2>/dev/null; then
   cat "$work/server.err" >&2
   exit 1
 fi
+# Two servers on one Redis: every room spans both, so each message is sequenced in Redis and
+# reaches the members on the other server through Pub/Sub.
+cluster_flags=(--rate-limit-per-second 0 --max-rooms-per-minute 0 --store redis)
+if start_redis "$work/redis" everysec &&
+  start_node "$server" "$work/node1" "${cluster_flags[@]}" --redis-url "redis://127.0.0.1:$redis_port" &&
+  node1=("$node_port" "$node_pid") &&
+  start_node "$server" "$work/node2" "${cluster_flags[@]}" --redis-url "redis://127.0.0.1:$redis_port"; then
+  common=(--url "ws://127.0.0.1:${node1[0]}/v1/ws" --url "ws://127.0.0.1:$node_port/v1/ws"
+    --server-pid "${node1[1]}" --server-pid "$node_pid" --store-pid "$redis_pid" --warmup 0.5)
+  where=" (two servers on Redis)"
+  run fanout --members 40 --senders 3 --rate 200 --duration 2
+  run churn --connections 8 --rooms 4 --duration 2
+  for pid in "${node1[1]}" "$node_pid" "$redis_pid"; do
+    kill -0 "$pid" 2>/dev/null || { echo "bench_smoke: process $pid of the Redis pair exited" >&2; failed+=(redis-pair); }
+  done
+else
+  echo "bench_smoke: could not start redis-server and two tinychat-servers on it" >&2
+  failed+=(redis-setup)
+fi
+
 if [ ${#failed[@]} -gt 0 ]; then
   echo "bench_smoke: failed: ${failed[*]}" >&2
   exit 1
 fi
-echo "bench_smoke: every scenario passed its checks"
+echo "bench_smoke: every scenario passed its checks, on one server and on two sharing Redis"

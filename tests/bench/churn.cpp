@@ -18,10 +18,12 @@ namespace tinychat::bench {
 namespace {
 
 struct Worker {
-  Worker(net::io_context& context, ThreadStats& thread_stats, Room& worker_room, std::string n)
-      : ioc(context), stats(thread_stats), room(worker_room), name(std::move(n)),
+  Worker(net::io_context& context, const Endpoint& server, ThreadStats& thread_stats,
+         Room& worker_room, std::string n)
+      : ioc(context), endpoint(server), stats(thread_stats), room(worker_room), name(std::move(n)),
         key(KeyPair::generate()) {}
   net::io_context& ioc;
+  const Endpoint& endpoint;
   ThreadStats& stats;
   Room& room;
   std::string name;
@@ -33,8 +35,8 @@ struct ChurnState {
   std::atomic<std::size_t> running{0};
 };
 
-net::awaitable<void> cycle(Run& run, Worker& w) {
-  Connection c(w.ioc, run.endpoint);
+net::awaitable<void> cycle(Worker& w) {
+  Connection c(w.ioc, w.endpoint);
   co_await c.open();
   const Challenge challenge = challenge_of(co_await c.read_frame());
   co_await c.write(join_request(1, w.room.id, w.name, w.key, challenge));
@@ -48,7 +50,7 @@ net::awaitable<void> work(Run& run, std::shared_ptr<Worker> w, std::shared_ptr<C
   while (run.phase.sending) {
     const auto start = Clock::now();
     try {
-      co_await cycle(run, *w);
+      co_await cycle(*w);
       w->stats.cycles.add();
       ++w->room.cycles;
       if (run.phase.measured(to_ns(start)))
@@ -70,15 +72,16 @@ net::awaitable<void> work(Run& run, std::shared_ptr<Worker> w, std::shared_ptr<C
 
 } // namespace
 
-Results run_churn(const Options& o, const Endpoint& endpoint) {
+Results run_churn(const Options& o, const std::vector<Endpoint>& endpoints) {
   Results r;
   r.scenario = "churn";
   r.latency_of = "cycle";
   r.connections = o.connections;
   r.shape = std::to_string(o.connections) + " connections at once cycling connect, join, " +
             "leave, close in " + std::to_string(o.rooms) + " rooms (each with a host member)";
-  Run run(o, endpoint);
-  const std::uint64_t baseline_rss = server_rss_kib(o.server_pid);
+  Run run(o, endpoints);
+  r.nodes = static_cast<unsigned>(endpoints.size());
+  const std::vector<std::uint64_t> baseline = baseline_rss(o);
   set_up_rooms(run, o.rooms, 1, 0);
 
   auto state = std::make_shared<ChurnState>();
@@ -87,7 +90,9 @@ Results run_churn(const Options& o, const Endpoint& endpoint) {
   run.phase.sending = true;
   for (unsigned i = 0; i < o.connections; ++i) {
     net::io_context& ioc = run.threads.at(i);
-    auto w = std::make_shared<Worker>(ioc, *run.stats[i % run.threads.size()],
+    // Worker i on server i mod N; the hosts (set up above) are all on the first.
+    auto w = std::make_shared<Worker>(ioc, run.endpoints[i % run.endpoints.size()],
+                                      *run.stats[i % run.threads.size()],
                                       run.rooms[i % run.rooms.size()], "c" + std::to_string(i));
     net::co_spawn(ioc, work(run, w, state), [state, w](std::exception_ptr e) {
       if (e) {
@@ -96,7 +101,7 @@ Results run_churn(const Options& o, const Endpoint& endpoint) {
       }
     });
   }
-  const auto [a, b] = measure_window(run.phase, run.stats, o.warmup, o.duration, o.server_pid);
+  const auto [a, b] = measure_window(run.phase, run.stats, o);
 
   // Let the cycles under way finish, then the hosts see every presence event they caused.
   const auto deadline = Clock::now() + seconds_of(o.drain);
@@ -119,7 +124,7 @@ Results run_churn(const Options& o, const Endpoint& endpoint) {
 
   close_all(run, 10);
   run.threads.stop();
-  fill_rates(r, a, b, baseline_rss);
+  fill_rates(r, a, b, baseline);
   merge_stats(r, run.stats);
   // A failed cycle may have joined without leaving cleanly: then the events cannot balance.
   if (r.error_count() == 0) r.presence_mismatches = mismatches();

@@ -1,9 +1,8 @@
 #include "measure.hpp"
 
-#include "proc_stats.hpp"
-
 #include <boost/asio/post.hpp>
 
+#include <future>
 #include <thread>
 
 namespace tinychat::bench {
@@ -16,46 +15,69 @@ void sleep_until(Clock::time_point t) { std::this_thread::sleep_until(t); }
 
 std::pair<Snapshot, Snapshot> measure_window(Phase& phase,
                                              const std::vector<std::unique_ptr<ThreadStats>>& stats,
-                                             double warmup, double duration, pid_t server_pid) {
-  sleep_until(phase.start + seconds_of(warmup));
-  Snapshot a = take_snapshot(stats, server_pid);
+                                             const Options& options) {
+  sleep_until(phase.start + seconds_of(options.warmup));
+  Snapshot a = take_snapshot(stats, options);
   phase.measure_from = to_ns(a.time);
-  sleep_until(a.time + seconds_of(duration));
+  sleep_until(a.time + seconds_of(options.duration));
   phase.measure_until = to_ns(Clock::now());
-  Snapshot b = take_snapshot(stats, server_pid);
+  Snapshot b = take_snapshot(stats, options);
   phase.sending = false;
   return {a, b};
 }
 
-Snapshot take_snapshot(const std::vector<std::unique_ptr<ThreadStats>>& stats, pid_t server_pid) {
+Snapshot take_snapshot(const std::vector<std::unique_ptr<ThreadStats>>& stats,
+                       const Options& options) {
   Snapshot s;
   s.time = Clock::now();
   for (const auto& t : stats) {
     s.sends += t->sends.get();
     s.accepted += t->accepted.get();
     s.deliveries += t->deliveries.get();
+    s.cross_node += t->cross_node.get();
     s.cycles += t->cycles.get();
   }
   s.own_cpu = own_cpu_seconds();
-  if (server_pid > 0) {
-    if (const auto p = sample_process(server_pid)) {
-      s.server_cpu = p->cpu_seconds;
-      s.server_user = p->user_seconds;
-      s.server_system = p->system_seconds;
-      s.server_rss_kib = p->rss_kib;
-      s.server_peak_kib = p->peak_kib;
-    }
-  }
+  s.machine_busy = machine_busy_seconds();
+  for (const pid_t pid : options.server_pids)
+    s.servers.push_back(sample_process(pid));
+  if (options.store_pid > 0) s.store = sample_process(options.store_pid);
   return s;
 }
 
-std::uint64_t server_rss_kib(pid_t server_pid) {
-  if (server_pid <= 0) return 0;
-  const auto p = sample_process(server_pid);
-  return p ? p->rss_kib : 0;
+std::vector<std::uint64_t> baseline_rss(const Options& options) {
+  const auto rss = [](pid_t pid) -> std::uint64_t {
+    const auto p = pid > 0 ? sample_process(pid) : std::nullopt;
+    return p ? p->rss_kib : 0;
+  };
+  std::vector<std::uint64_t> out;
+  for (const pid_t pid : options.server_pids)
+    out.push_back(rss(pid));
+  out.push_back(rss(options.store_pid));
+  return out;
 }
 
-void fill_rates(Results& r, const Snapshot& a, const Snapshot& b, std::uint64_t baseline_rss_kib) {
+namespace {
+
+// A process's use over [a, b]; nullopt when either reading is missing.
+std::optional<ServerUsage> usage_of(const std::optional<ProcSample>& a,
+                                    const std::optional<ProcSample>& b, double seconds,
+                                    std::uint64_t baseline_rss_kib) {
+  if (!a || !b) return std::nullopt;
+  ServerUsage u;
+  u.cpu_percent = seconds > 0 ? 100 * (b->cpu_seconds - a->cpu_seconds) / seconds : 0;
+  u.user_seconds = b->user_seconds - a->user_seconds;
+  u.system_seconds = b->system_seconds - a->system_seconds;
+  u.rss_kib = b->rss_kib;
+  u.peak_kib = b->peak_kib;
+  u.baseline_rss_kib = baseline_rss_kib;
+  return u;
+}
+
+} // namespace
+
+void fill_rates(Results& r, const Snapshot& a, const Snapshot& b,
+                const std::vector<std::uint64_t>& baseline) {
   const double seconds = std::chrono::duration<double>(b.time - a.time).count();
   r.seconds = seconds;
   const auto per_second = [seconds](std::uint64_t n) {
@@ -66,19 +88,33 @@ void fill_rates(Results& r, const Snapshot& a, const Snapshot& b, std::uint64_t 
   r.deliveries = b.deliveries - a.deliveries;
   r.accepted_rate = per_second(r.accepted);
   r.delivery_rate = per_second(r.deliveries);
+  r.cross_node = b.cross_node - a.cross_node;
+  r.cross_node_rate = per_second(r.cross_node);
   r.cycles = b.cycles - a.cycles;
   if (r.scenario == "churn") r.accepted_rate = per_second(r.cycles);
   r.bench_cpu_percent = seconds > 0 ? 100 * (b.own_cpu - a.own_cpu) / seconds : 0;
-  if (a.server_cpu && b.server_cpu) {
-    ServerUsage u;
-    u.cpu_percent = seconds > 0 ? 100 * (*b.server_cpu - *a.server_cpu) / seconds : 0;
-    u.user_seconds = *b.server_user - *a.server_user;
-    u.system_seconds = *b.server_system - *a.server_system;
-    u.rss_kib = b.server_rss_kib;
-    u.peak_kib = b.server_peak_kib;
-    u.baseline_rss_kib = baseline_rss_kib;
-    r.server = u;
+  if (a.machine_busy && b.machine_busy && seconds > 0)
+    r.machine_cpu_percent = 100 * (*b.machine_busy - *a.machine_busy) / seconds;
+  // The servers' sum, when every one of them could be read at both ends.
+  const std::size_t count = std::min(a.servers.size(), b.servers.size());
+  ServerUsage sum;
+  bool all = count > 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto u = usage_of(a.servers[i], b.servers[i], seconds, baseline.at(i));
+    if (!u) {
+      all = false;
+      continue;
+    }
+    r.servers.push_back(*u);
+    sum.cpu_percent += u->cpu_percent;
+    sum.user_seconds += u->user_seconds;
+    sum.system_seconds += u->system_seconds;
+    sum.rss_kib += u->rss_kib;
+    sum.peak_kib += u->peak_kib;
+    sum.baseline_rss_kib += u->baseline_rss_kib;
   }
+  if (all) r.server = sum;
+  r.store = usage_of(a.store, b.store, seconds, baseline.back());
 }
 
 void merge_stats(Results& r, const std::vector<std::unique_ptr<ThreadStats>>& stats) {
@@ -118,11 +154,31 @@ void drain(Run& run, double seconds, Results& r) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   for (const Sender& s : run.senders)
     r.unacked += s.in_flight.load();
+  std::vector<std::uint64_t> lost_by_node(run.endpoints.size());
   for (const Room& room : run.rooms) {
     const std::uint64_t acked = room.max_acked_seq.load();
     for (const Member* m : room.members)
-      if (!m->ended && m->last_seq.load() < acked) r.lost += acked - m->last_seq.load();
+      if (!m->ended && m->last_seq.load() < acked)
+        lost_by_node[m->node] += acked - m->last_seq.load();
   }
+  for (std::size_t n = 0; n < lost_by_node.size(); ++n) {
+    r.lost += lost_by_node[n];
+    if (lost_by_node[n] > 0 && lost_by_node.size() > 1)
+      r.notes.push_back(std::to_string(lost_by_node[n]) + " acknowledged messages missing at " +
+                        "members on server " + std::to_string(n + 1) + " (" + run.options.urls[n] +
+                        ")");
+  }
+}
+
+void wait_for_io_threads(Run& run) {
+  std::vector<std::future<void>> done;
+  for (std::size_t t = 0; t < run.threads.size(); ++t) {
+    auto reached = std::make_shared<std::promise<void>>();
+    done.push_back(reached->get_future());
+    net::post(run.threads.at(t), [reached] { reached->set_value(); });
+  }
+  for (auto& d : done)
+    d.wait();
 }
 
 void close_all(Run& run, double seconds) {

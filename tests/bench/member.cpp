@@ -50,6 +50,7 @@ void on_message(Member& m, const FrameFields& f, Clock::time_point now) {
   if (f.client_seq <= last_client_seq) stats.reordered.add();
   last_client_seq = f.client_seq;
   const Sender& s = *m.room->senders[found->second];
+  if (s.member->node != m.node) stats.cross_node.add();
   if (f.client_seq == 0 || f.client_seq > s.budget) return;
   const std::int64_t sent_at = s.sent_at[f.client_seq - 1].load(std::memory_order_relaxed);
   const std::int64_t received_at = to_ns(now);

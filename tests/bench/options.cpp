@@ -129,7 +129,7 @@ Options parse_options(const std::vector<std::string>& args) {
     const std::string& v = args[++i];
     constexpr unsigned big = 1000000;
     if (arg == "--url")
-      o.url = v;
+      o.urls.push_back(v);
     else if (arg == "--rooms")
       o.rooms = whole(arg, v, 1, big);
     else if (arg == "--members")
@@ -163,7 +163,9 @@ Options parse_options(const std::vector<std::string>& args) {
     else if (arg == "--setup-timeout")
       o.setup_timeout = number(arg, v, 1, 1e6);
     else if (arg == "--server-pid")
-      o.server_pid = static_cast<pid_t>(whole(arg, v, 1, 1u << 30));
+      o.server_pids.push_back(static_cast<pid_t>(whole(arg, v, 1, 1u << 30)));
+    else if (arg == "--store-pid")
+      o.store_pid = static_cast<pid_t>(whole(arg, v, 1, 1u << 30));
     else if (arg == "--label")
       o.label = v;
     else
@@ -172,13 +174,15 @@ Options parse_options(const std::vector<std::string>& args) {
   if (!have_scenario) throw UsageError("no scenario given");
   // The other half is for a server on the same machine.
   if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency() / 2);
-  if (o.url.empty()) throw UsageError("--url is required");
+  if (o.urls.empty()) throw UsageError("--url is required");
+  if (o.urls.size() > max_nodes)
+    throw UsageError("at most " + std::to_string(max_nodes) + " --url flags");
   fill_defaults(o, given);
   return o;
 }
 
 std::string usage_text() {
-  return R"(usage: tinychat-bench SCENARIO --url ws://HOST:PORT/v1/ws [flags]
+  return R"(usage: tinychat-bench SCENARIO --url ws://HOST:PORT/v1/ws [--url ...] [flags]
 
 Loads a tinychat server through the wire protocol alone and checks what comes back: every
 member must see every accepted message, in seq order, without gaps or duplicates. Exits 1
@@ -202,7 +206,11 @@ scenarios:
             defaults: --rooms 1 --members 2 --senders 1 --rate 20 --duration 60
 
 flags:
-  --url URL             the server's WebSocket URL (required)
+  --url URL             the server's WebSocket URL (required). Repeat it for servers that
+                        share rooms (e.g. --store redis): the members of each room, its
+                        senders among them, are spread round-robin over the URLs (member k
+                        on URL k mod N; the room's creator on the first), so one room spans
+                        every node; idle connections and churn workers likewise, abusers too
   --rooms N             rooms
   --members N           members (connections) per room
   --senders K           sending members per room (fanout: K senders of the one room)
@@ -220,7 +228,10 @@ flags:
   --ping-interval S     idle: seconds between `ping` requests of one connection (default 25)
   --presign-rate R      unpaced runs: sign messages in advance for R msgs/s (default 25000)
   --setup-timeout S     seconds allowed for connecting and joining (default 300)
-  --server-pid PID      report this server process's CPU and memory (from /proc)
+  --server-pid PID      report this server process's CPU and memory (from /proc); repeat
+                        it for several servers (in --url order): their sum, and each one
+  --store-pid PID       report this process's CPU and memory on their own, not in the
+                        servers' sum: a store the servers share, e.g. redis-server
   --json                print the results as JSON
   --tsv                 print a header line and a line of values, tab-separated
   --markdown-row        print one markdown table row (see run-benchmarks)
@@ -232,6 +243,9 @@ Latency runs from the moment a send is queued on its connection to the moment a 
 connection has read the message (one clock, one process), for every delivery, into a
 log-bucketed histogram. Server frames are scanned for their top-level fields, not decoded
 into a document; the fields read (type, seq, client_seq, user_id, code) need no escapes.
+With several --url, a delivery counts as cross-node when the member reading it is on
+another URL than the message's sender; the table shows how many there were, and every check
+(seq order, gaps, duplicates, loss after the drain) holds for the members on every node.
 The bench raises its open-file limit to the hard limit.
 )";
 }

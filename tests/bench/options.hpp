@@ -3,11 +3,15 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace tinychat::bench {
+
+/// Most servers (--url flags) one run spreads its connections over.
+inline constexpr std::size_t max_nodes = 16;
 
 enum class Scenario { ingress, fanout, latency, idle, churn, flood };
 
@@ -20,7 +24,7 @@ public:
 /// Every setting of one run, the scenario's defaults filled in.
 struct Options {
   Scenario scenario = Scenario::ingress;
-  std::string url;
+  std::vector<std::string> urls; // the servers (nodes); each room's members spread over them
   unsigned rooms = 0;
   unsigned members = 0;          // per room
   unsigned senders = 0;          // per room
@@ -37,7 +41,9 @@ struct Options {
   double ping_interval = 25;     // idle: seconds between pings of one connection
   double presign_rate = 25000;   // unpaced runs: msgs/s to sign in advance for
   double setup_timeout = 300;    // seconds for connecting and joining everyone
-  pid_t server_pid = 0;
+  // Servers whose CPU and memory are reported, and a store process reported on its own.
+  std::vector<pid_t> server_pids;
+  pid_t store_pid = 0;
   bool json = false; // outputs, in this order; the table when none is asked for
   bool tsv = false;
   bool markdown_row = false;

@@ -54,6 +54,18 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   return out;
 }
 
+std::optional<double> machine_busy_seconds() {
+  std::ifstream stat_file("/proc/stat");
+  std::string cpu;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                     steal = 0;
+  if (!(stat_file >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+      cpu != "cpu")
+    return std::nullopt;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(user + nice + system + irq + softirq + steal) / ticks;
+}
+
 double own_cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -21,6 +21,10 @@ struct ProcSample {
 /// not there.
 std::optional<ProcSample> sample_process(pid_t pid);
 
+/// CPU seconds every process of the machine has used since boot (user, nice, system, irq,
+/// softirq and steal of /proc/stat), all CPUs summed; nullopt without /proc.
+std::optional<double> machine_busy_seconds();
+
 /// The bench's own CPU seconds (user + system, all threads).
 double own_cpu_seconds();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 namespace tinychat::bench {
 
@@ -82,11 +83,23 @@ std::vector<std::pair<std::string, double>> figures(const Results& r) {
       {"pings", static_cast<double>(r.pings)},
       {"pongs", static_cast<double>(r.pongs)},
       {"bench_cpu_percent", r.bench_cpu_percent},
+      {"machine_cpu_percent", r.machine_cpu_percent},
       {"server_cpu_percent", r.server ? r.server->cpu_percent : -1},
       {"server_rss_mib", r.server ? static_cast<double>(r.server->rss_kib) / 1024 : -1},
       {"server_rss_kib_per_connection", rss_per_connection_kib(r)},
+      {"nodes", static_cast<double>(r.nodes)},
+      {"cross_node_deliveries_per_s", r.cross_node_rate},
+      {"store_cpu_percent", r.store ? r.store->cpu_percent : -1},
+      {"store_rss_mib", r.store ? static_cast<double>(r.store->rss_kib) / 1024 : -1},
       {"failed", r.failed() ? 1 : 0},
   };
+  // Each server's own figures when there are several (server1_..., in --server-pid order).
+  if (r.servers.size() > 1)
+    for (std::size_t i = 0; i < r.servers.size(); ++i) {
+      const std::string n = "server" + std::to_string(i + 1);
+      f.emplace_back(n + "_cpu_percent", r.servers[i].cpu_percent);
+      f.emplace_back(n + "_rss_mib", static_cast<double>(r.servers[i].rss_kib) / 1024);
+    }
   return f;
 }
 
@@ -129,6 +142,10 @@ void print_table(const Results& r) {
                 static_cast<unsigned long long>(r.accepted));
     std::printf("  deliveries          %.0f /s (%llu)\n", r.delivery_rate,
                 static_cast<unsigned long long>(r.deliveries));
+    if (r.nodes > 1)
+      std::printf("  across servers      %.0f /s (%llu): to a member on another of the %u "
+                  "servers than the sender\n",
+                  r.cross_node_rate, static_cast<unsigned long long>(r.cross_node), r.nodes);
   }
   if (r.latency.count() > 0)
     std::printf("  %-8s latency    p50 %.2f  p90 %.2f  p99 %.2f  max %.2f ms (%llu samples)\n",
@@ -158,7 +175,19 @@ void print_table(const Results& r) {
     if (r.connections > 0 && r.scenario == "idle")
       std::printf("  server RSS/conn     %.1f KiB\n", rss_per_connection_kib(r));
   }
+  if (r.servers.size() > 1)
+    for (std::size_t i = 0; i < r.servers.size(); ++i)
+      std::printf("  server %-2zu           CPU %.0f%% (user %.1f s, sys %.1f s), RSS %.1f MiB\n",
+                  i + 1, r.servers[i].cpu_percent, r.servers[i].user_seconds,
+                  r.servers[i].system_seconds, static_cast<double>(r.servers[i].rss_kib) / 1024);
+  if (r.store)
+    std::printf("  store               CPU %.0f%% (user %.1f s, sys %.1f s), RSS %.1f MiB\n",
+                r.store->cpu_percent, r.store->user_seconds, r.store->system_seconds,
+                static_cast<double>(r.store->rss_kib) / 1024);
   std::printf("  bench CPU           %.0f%%\n", r.bench_cpu_percent);
+  if (r.machine_cpu_percent >= 0)
+    std::printf("  machine CPU         %.0f%% of %u%% (every process)\n", r.machine_cpu_percent,
+                100 * std::max(1u, std::thread::hardware_concurrency()));
   for (const auto& note : r.notes)
     std::printf("  note: %s\n", note.c_str());
   std::printf("  result              %s\n", r.failed() ? "FAILED" : "ok");
@@ -223,6 +252,12 @@ void print_markdown_row(const Results& r) {
   std::string cpu = "-", rss = "-";
   if (r.server) {
     cpu = rate_text(r.server->cpu_percent) + " %";
+    if (r.servers.size() > 1) {
+      std::string each;
+      for (const auto& s : r.servers)
+        each += (each.empty() ? "" : " + ") + rate_text(s.cpu_percent);
+      cpu += " (" + each + ")";
+    }
     rss = rate_text(static_cast<double>(r.server->rss_kib) / 1024) + " MiB";
     if (r.scenario == "idle") rss += " (" + rate_text(rss_per_connection_kib(r)) + " KiB/conn)";
   }

@@ -12,7 +12,8 @@
 
 namespace tinychat::bench {
 
-/// The server's use of the machine over the measured phase (from /proc, --server-pid).
+/// A process's use of the machine over the measured phase (from /proc, --server-pid or
+/// --store-pid).
 struct ServerUsage {
   double cpu_percent = 0; // (user + system seconds) / wall seconds, 100 = one core
   double user_seconds = 0;
@@ -33,8 +34,11 @@ struct Results {
   double sent_rate = 0;    // sends written
   double accepted_rate = 0;
   double delivery_rate = 0;
-  std::uint64_t accepted = 0;          // `sent` replies in the measured phase
-  std::uint64_t deliveries = 0;        // `message` frames in the measured phase
+  std::uint64_t accepted = 0;   // `sent` replies in the measured phase
+  std::uint64_t deliveries = 0; // `message` frames in the measured phase
+  std::uint64_t cross_node = 0; // of them, to members on another server than the sender
+  double cross_node_rate = 0;
+  unsigned nodes = 1;                  // servers (--url) the connections were spread over
   std::string latency_of = "delivery"; // what `latency` measures
   Histogram latency;
   Histogram ack_latency;
@@ -57,8 +61,11 @@ struct Results {
   std::uint64_t pongs = 0;
   std::uint64_t cycles = 0;
 
-  std::optional<ServerUsage> server;
+  std::optional<ServerUsage> server; // every --server-pid summed
+  std::vector<ServerUsage> servers;  // each --server-pid, in order
+  std::optional<ServerUsage> store;  // --store-pid
   double bench_cpu_percent = 0;
+  double machine_cpu_percent = -1; // every process of the machine; -1: unknown
   std::vector<std::string> notes;
 
   std::uint64_t error_count() const;

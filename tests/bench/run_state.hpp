@@ -45,6 +45,7 @@ struct Counter {
 /// threads have stopped.
 struct alignas(64) ThreadStats {
   Counter sends, accepted, deliveries, errors, pings, pongs, events, cycles;
+  Counter cross_node; // deliveries to a member on another server than the sender's
   Counter gaps, missing, duplicates, reordered, bad_frames, foreign, unexpected_closes;
   Histogram latency;     // send -> delivery (churn: one cycle)
   Histogram ack_latency; // send -> `sent`
@@ -96,6 +97,7 @@ struct Member final : FrameSink {
   Room* room = nullptr;
   net::io_context* ioc = nullptr;
   ThreadStats* stats = nullptr;
+  unsigned node = 0; // index of the server (--url) it is connected to
   std::unique_ptr<Connection> connection;
   std::optional<KeyPair> key;
   std::string name;
@@ -139,11 +141,11 @@ struct Pacer {
 /// One run of a room scenario. Destroy only from the main thread; it stops the I/O threads
 /// before the connections go.
 struct Run {
-  Run(const Options& options, Endpoint endpoint);
+  Run(const Options& options, std::vector<Endpoint> endpoints);
   ~Run();
 
   const Options& options;
-  Endpoint endpoint;
+  std::vector<Endpoint> endpoints; // one per --url; not resized once the run is built
   IoThreads threads;
   std::vector<std::unique_ptr<ThreadStats>> stats; // per I/O thread
   std::deque<Room> rooms;
@@ -161,7 +163,8 @@ std::string join_request(std::uint64_t id, const std::string& room_id, const std
                          const KeyPair& key, const Challenge& challenge);
 
 /// Creates rooms and members (members[i] on I/O thread i % threads), connects every member
-/// and joins it to its room; the first member of each room creates it. Throws
+/// and joins it to its room; the first member of each room creates it. The k-th member of a
+/// room (its senders first) connects to endpoints[k % endpoints.size()]. Throws
 /// std::runtime_error when a member cannot be set up in time.
 void set_up_rooms(Run& run, unsigned rooms, unsigned members_per_room, unsigned senders_per_room,
                   unsigned connections_in_all = 0);

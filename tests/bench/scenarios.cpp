@@ -33,15 +33,16 @@ void log(const char* format, double a, double b = 0) {
 
 } // namespace
 
-Results run_traffic(const Options& o, const Endpoint& endpoint) {
+Results run_traffic(const Options& o, const std::vector<Endpoint>& endpoints) {
   Results r;
   r.scenario = scenario_name(o.scenario);
   r.offered_rate = o.rate;
   r.shape = plural(o.rooms, "room", "rooms") + " x " + plural(o.members, "member", "members") +
             ", " + plural(o.senders, "sender", "senders") + (o.rooms > 1 ? " each" : "") + ", " +
             std::to_string(o.text_bytes) + "-byte texts, window " + std::to_string(o.window);
-  Run run(o, endpoint);
-  const std::uint64_t baseline_rss = server_rss_kib(o.server_pid);
+  Run run(o, endpoints);
+  r.nodes = static_cast<unsigned>(endpoints.size());
+  const std::vector<std::uint64_t> baseline = baseline_rss(o);
   const auto setup_start = Clock::now();
   set_up_rooms(run, o.rooms, o.members, o.senders);
   r.connections = run.members.size();
@@ -70,7 +71,7 @@ Results run_traffic(const Options& o, const Endpoint& endpoint) {
   run.phase.start = Clock::now();
   run.phase.sending = true;
   start_sending(run);
-  const auto [a, b] = measure_window(run.phase, run.stats, o.warmup, o.duration, o.server_pid);
+  const auto [a, b] = measure_window(run.phase, run.stats, o);
 
   drain(run, o.drain, r);
   if (abusers) {
@@ -86,7 +87,7 @@ Results run_traffic(const Options& o, const Endpoint& endpoint) {
   }
   close_all(run, 10);
   run.threads.stop();
-  fill_rates(r, a, b, baseline_rss);
+  fill_rates(r, a, b, baseline);
   merge_stats(r, run.stats);
   for (const Sender& s : run.senders)
     r.presign_exhausted = r.presign_exhausted || s.exhausted;
@@ -101,15 +102,16 @@ Results run_traffic(const Options& o, const Endpoint& endpoint) {
   return r;
 }
 
-Results run_idle(const Options& o, const Endpoint& endpoint) {
+Results run_idle(const Options& o, const std::vector<Endpoint>& endpoints) {
   Results r;
   r.scenario = "idle";
   r.latency_of = "none";
   r.shape = plural(o.connections, "connection", "connections") + " in " +
             plural(o.rooms, "room", "rooms") + ", a ping every " +
             std::to_string(static_cast<int>(o.ping_interval)) + " s each";
-  Run run(o, endpoint);
-  const std::uint64_t baseline_rss = server_rss_kib(o.server_pid);
+  Run run(o, endpoints);
+  r.nodes = static_cast<unsigned>(endpoints.size());
+  const std::vector<std::uint64_t> baseline = baseline_rss(o);
   const auto setup_start = Clock::now();
   set_up_rooms(run, o.rooms, o.members, 0, o.connections);
   r.connections = run.members.size();
@@ -117,11 +119,13 @@ Results run_idle(const Options& o, const Endpoint& endpoint) {
       std::chrono::duration<double>(Clock::now() - setup_start).count());
 
   run.phase.sending = true;
-  const Snapshot a = take_snapshot(run.stats, o.server_pid);
+  const Snapshot a = take_snapshot(run.stats, o);
   start_pinging(run, seconds_of(o.ping_interval));
   sleep_until(a.time + seconds_of(o.duration));
-  const Snapshot b = take_snapshot(run.stats, o.server_pid);
+  const Snapshot b = take_snapshot(run.stats, o);
   run.phase.sending = false; // no new pings; wait for the answers to those sent
+  // A ping timer that saw `sending` still set may be sending now: let it count its ping.
+  wait_for_io_threads(run);
   const auto deadline = Clock::now() + seconds_of(o.drain);
   const auto pongs_missing = [&run] {
     std::uint64_t pings = 0, pongs = 0;
@@ -136,7 +140,7 @@ Results run_idle(const Options& o, const Endpoint& endpoint) {
 
   close_all(run, 10);
   run.threads.stop();
-  fill_rates(r, a, b, baseline_rss);
+  fill_rates(r, a, b, baseline);
   merge_stats(r, run.stats);
   if (r.pongs < r.pings) r.errors["missing pong"] += r.pings - r.pongs;
   return r;

@@ -37,8 +37,8 @@ struct SetupQueue {
   std::size_t next = 0; // only touched on the queue's I/O thread
 };
 
-net::awaitable<void> join_member(Member& m, bool create, const Endpoint& endpoint) {
-  m.connection = std::make_unique<Connection>(*m.ioc, endpoint);
+net::awaitable<void> join_member(Member& m, bool create) {
+  m.connection = std::make_unique<Connection>(*m.ioc, m.run->endpoints.at(m.node));
   Connection& c = *m.connection;
   co_await c.open();
   const Challenge challenge = challenge_of(co_await c.read_frame());
@@ -57,12 +57,11 @@ net::awaitable<void> join_member(Member& m, bool create, const Endpoint& endpoin
 }
 
 net::awaitable<void> setup_worker(std::shared_ptr<SetupQueue> queue, bool create,
-                                  const Endpoint& endpoint,
                                   std::shared_ptr<SetupProgress> progress) {
   while (queue->next < queue->members.size()) {
     Member& m = *queue->members[queue->next++];
     try {
-      co_await join_member(m, create, endpoint);
+      co_await join_member(m, create);
       ++progress->done;
     } catch (const boost::system::system_error& e) {
       progress->fail(m.name + ": " + e.code().message());
@@ -88,7 +87,7 @@ void set_up(Run& run, const std::vector<Member*>& list, bool create) {
   for (std::size_t t = 0; t < thread_count; ++t) {
     const std::size_t workers = std::min(per_thread, queues[t]->members.size());
     for (std::size_t w = 0; w < workers; ++w)
-      net::co_spawn(run.threads.at(t), setup_worker(queues[t], create, run.endpoint, progress),
+      net::co_spawn(run.threads.at(t), setup_worker(queues[t], create, progress),
                     [progress](std::exception_ptr e) {
                       if (e) progress->fail("set-up stopped by an exception");
                     });
@@ -132,8 +131,8 @@ std::string join_request(std::uint64_t id, const std::string& room_id, const std
          to_hex(sig) + R"("})";
 }
 
-Run::Run(const Options& opts, Endpoint ep)
-    : options(opts), endpoint(std::move(ep)), threads(opts.threads) {
+Run::Run(const Options& opts, std::vector<Endpoint> eps)
+    : options(opts), endpoints(std::move(eps)), threads(opts.threads) {
   for (std::size_t t = 0; t < threads.size(); ++t)
     stats.push_back(std::make_unique<ThreadStats>());
 }
@@ -157,6 +156,7 @@ void set_up_rooms(Run& run, unsigned rooms, unsigned members_per_room, unsigned 
     m.stats = run.stats[t].get();
     m.key.emplace(KeyPair::generate());
     m.name = "m" + std::to_string(m.room->members.size());
+    m.node = static_cast<unsigned>(m.room->members.size() % run.endpoints.size());
     if (m.room->senders.size() < senders_per_room) {
       Sender& s = run.senders.emplace_back();
       s.member = &m;
