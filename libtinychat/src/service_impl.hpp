@@ -262,7 +262,7 @@ struct RoomService::Impl final : SharedEvents {
     if (room.present_names.empty()) set_idle(room, true);
   }
 
-  // ---- shared rooms (shared_rooms.cpp) -----------------------------------------------------
+  // ---- shared rooms (shared_requests.cpp, shared_view.cpp) ---------------------------------
 
   void dispatch(ClientId, Connection&, PreparedRequest&);
   void handle_shared(ClientId, Connection&, const RequestId&, CreateRoomRequest&);
