@@ -2,12 +2,6 @@
 
 #include "support/timeouts.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <future>
 #include <stdexcept>
@@ -93,36 +87,6 @@ std::vector<ChatMessage> wait_for_seq(ChatUser& user, std::string_view room_id, 
   user.messages.wait_for(
       1, [&](const ChatMessage& m) { return m.room_id == room_id && m.seq >= seq; });
   return received(user, room_id);
-}
-
-int healthz_status(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  const timeval limit{2, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string reply;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-    constexpr std::string_view get =
-        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (::send(fd, get.data(), get.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(get.size())) {
-      char buffer[256];
-      ssize_t n = 0;
-      while (reply.size() < 12 && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
-        reply.append(buffer, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  // "HTTP/1.1 200 OK"
-  if (reply.size() < 12 || !reply.starts_with("HTTP/1.")) return 0;
-  try {
-    return std::stoi(reply.substr(9, 3));
-  } catch (const std::logic_error&) {
-    return 0;
-  }
 }
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {

@@ -72,9 +72,6 @@ std::vector<ChatMessage> received(ChatUser& user, std::string_view room_id);
 /// Waits until `user` received a message of `room_id` with seq >= `seq`; all received then.
 std::vector<ChatMessage> wait_for_seq(ChatUser& user, std::string_view room_id, std::uint64_t seq);
 
-/// The status code GET /healthz answers on 127.0.0.1:`port`; 0 when no answer.
-int healthz_status(std::uint16_t port);
-
 /// Milliseconds since `start`.
 inline std::int64_t ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -

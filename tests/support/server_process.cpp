@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,33 +47,39 @@ std::uint16_t listening_port(std::string_view line) {
   }
 }
 
-// Whether GET /healthz on 127.0.0.1:port answers 200. Blocking, for a test thread.
-bool healthz_ok(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
+} // namespace
+
+std::string server_path() { return TINYCHAT_SERVER_PATH; }
+
+int healthz_status(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  const timeval limit{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string reply;
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-    constexpr std::string_view request =
+    constexpr std::string_view get =
         "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-        static_cast<ssize_t>(request.size())) {
+    if (::send(fd, get.data(), get.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(get.size())) {
       char buffer[256];
       ssize_t n = 0;
-      while (reply.size() < 64 && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
+      while (reply.size() < 12 && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
         reply.append(buffer, static_cast<std::size_t>(n));
     }
   }
   ::close(fd);
-  return reply.starts_with("HTTP/1.1 200");
+  // "HTTP/1.1 200 OK"
+  if (reply.size() < 12 || !reply.starts_with("HTTP/1.")) return 0;
+  try {
+    return std::stoi(reply.substr(9, 3));
+  } catch (const std::logic_error&) {
+    return 0;
+  }
 }
-
-} // namespace
-
-std::string server_path() { return TINYCHAT_SERVER_PATH; }
 
 ServerProcess::ServerProcess(std::vector<std::string> flags)
     : flags_(std::move(flags)), process_(with_ephemeral_port(flags_)) {
@@ -90,7 +97,7 @@ ServerProcess::ServerProcess(std::vector<std::string> flags)
 
 void ServerProcess::wait_until_healthy() {
   const auto deadline = std::chrono::steady_clock::now() + event_timeout;
-  while (!healthz_ok(port_)) {
+  while (healthz_status(port_) != 200) {
     if (std::chrono::steady_clock::now() > deadline)
       throw std::runtime_error("tinychat-server's /healthz did not answer 200 in time");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -45,6 +45,10 @@ private:
   std::uint16_t port_ = 0;
 };
 
+/// The status of GET /healthz on 127.0.0.1:`port` (200, or 503 while the store is away);
+/// 0 when no HTTP answer came within 2 s. Blocking.
+int healthz_status(std::uint16_t port);
+
 /// What a short run of the server printed on stdout, and how it ended.
 struct CommandResult {
   int exit_code = -1;
