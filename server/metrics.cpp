@@ -98,6 +98,9 @@ std::string render_metrics(const MetricsSnapshot& s) {
   out.sample("tinychat_process_start_time_seconds", {}, s.start_time_seconds);
   out.family("tinychat_uptime_seconds", "gauge", "Seconds since the server started.");
   out.sample("tinychat_uptime_seconds", {}, s.uptime_seconds);
+  out.family("tinychat_store_up", "gauge",
+             "1 while the store can be reached (0: a shared store is away; requests fail).");
+  out.sample("tinychat_store_up", {}, std::uint64_t{s.store_up ? 1u : 0u});
 
   out.single("tinychat_websocket_connections", "gauge",
              "Open WebSocket connections, closing ones included.", s.websocket_connections);

@@ -37,6 +37,7 @@ struct MetricsSnapshot {
   std::uint64_t slow_consumer_closes = 0;
   double start_time_seconds = 0; ///< Unix time the process started
   double uptime_seconds = 0;
+  bool store_up = true; ///< false while a shared store (Redis) cannot be reached
 };
 
 /// The exposition text of `snapshot`.

@@ -113,6 +113,7 @@ void ServerState::read_metrics(std::function<void(MetricsSnapshot)> done) {
     using seconds = std::chrono::duration<double>;
     s.start_time_seconds = seconds(started_.time_since_epoch()).count();
     s.uptime_seconds = seconds(std::chrono::steady_clock::now() - started_steady_).count();
+    s.store_up = store_up();
     done(std::move(s));
   });
 }

@@ -208,6 +208,7 @@ TEST_CASE("cluster: Redis restarted mid-stream: nothing acknowledged is lost, th
   // While Redis is away: /healthz says so, and requests that need it answer `internal`.
   CHECK(eventually([&] { return healthz_status(a.port()) == 503; }, 10s));
   CHECK(eventually([&] { return healthz_status(b.port()) == 503; }, 10s));
+  CHECK(http_get(a.port(), "/metrics").find("\ntinychat_store_up 0\n") != std::string::npos);
   // A send on its way when Redis went waits for its return, which says whether it was
   // stored; new requests are answered at once.
   {

@@ -51,9 +51,9 @@ std::uint16_t listening_port(std::string_view line) {
 
 std::string server_path() { return TINYCHAT_SERVER_PATH; }
 
-int healthz_status(std::uint16_t port) {
+std::string http_get(std::uint16_t port, std::string_view path) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
+  if (fd < 0) return {};
   const timeval limit{2, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   sockaddr_in addr{};
@@ -62,16 +62,21 @@ int healthz_status(std::uint16_t port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string reply;
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-    constexpr std::string_view get =
-        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    const std::string get =
+        "GET " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     if (::send(fd, get.data(), get.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(get.size())) {
-      char buffer[256];
+      char buffer[4096];
       ssize_t n = 0;
-      while (reply.size() < 12 && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
+      while (reply.size() < (1u << 20) && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
         reply.append(buffer, static_cast<std::size_t>(n));
     }
   }
   ::close(fd);
+  return reply;
+}
+
+int healthz_status(std::uint16_t port) {
+  const std::string reply = http_get(port, "/healthz");
   // "HTTP/1.1 200 OK"
   if (reply.size() < 12 || !reply.starts_with("HTTP/1.")) return 0;
   try {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tinychat::test {
@@ -44,6 +45,10 @@ private:
   ChildProcess process_;
   std::uint16_t port_ = 0;
 };
+
+/// The whole answer (status line, headers, body) to GET `path` on 127.0.0.1:`port`, read
+/// until the server closes; what arrived when nothing more came for 2 s. Blocking.
+std::string http_get(std::uint16_t port, std::string_view path);
 
 /// The status of GET /healthz on 127.0.0.1:`port` (200, or 503 while the store is away);
 /// 0 when no HTTP answer came within 2 s. Blocking.

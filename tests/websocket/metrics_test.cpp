@@ -120,6 +120,7 @@ TEST_CASE("metrics: GET /metrics is Prometheus text 0.0.4, every family with HEL
   CHECK(e[append_latency("count")] == 0);
   CHECK(e["tinychat_uptime_seconds"] >= 0);
   CHECK(e["tinychat_process_start_time_seconds"] > 1.6e9);
+  CHECK(e["tinychat_store_up"] == 1);
 }
 
 TEST_CASE("metrics: a message, its deliveries, a forged join and the store's timing count") {
