@@ -40,11 +40,11 @@ json::object FrameObserver::observe(std::string_view text) {
         text);
   const std::string type = str(frame, "type");
   if (is_reply(type)) {
-    check(pending_.has_value(), "a reply to no request", text);
+    check(!pending_.empty(), "a reply to no request", text);
     auto* id = frame.if_contains("id");
-    check((id ? *id : json::value(nullptr)) == id_value(*pending_), "a reply with another id",
-          text);
-    pending_.reset();
+    check((id ? *id : json::value(nullptr)) == id_value(pending_.front()),
+          "a reply with another id", text);
+    pending_.pop_front();
     ++replies_;
   }
   if (type == "joined") {
@@ -98,14 +98,15 @@ void FrameObserver::check_message(const json::object& message, bool live) {
 }
 
 void FrameObserver::expect_reply(const RequestId& id) {
-  pending_ = id;
+  pending_.push_back(id);
   replies_ = 0;
 }
 
 void FrameObserver::request_done(bool still_open) {
   // A connection the server closed (1007, 1008, 1009) gets no reply; every other exactly one.
-  if (still_open) check(replies_ == 1 && !pending_, "a request got no reply or more than one");
-  pending_.reset();
+  if (still_open)
+    check(replies_ == 1 && pending_.empty(), "a request got no reply or more than one");
+  pending_.clear();
   replies_ = 0;
 }
 

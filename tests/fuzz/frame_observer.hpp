@@ -1,8 +1,9 @@
 #pragma once
-// What one client of fuzz_service sees, checked frame by frame against PROTOCOL.md: every
-// frame is a v1 server frame, each request gets exactly one reply with its id, a room's
-// messages arrive with seq last_seq + 1, + 2, ... from the join on, every message carries a
-// valid signature, and history repeats the live events exactly.
+// What one client of fuzz_service or fuzz_shared sees, checked frame by frame against
+// PROTOCOL.md: every frame is a v1 server frame, each request gets exactly one reply with its
+// id, in the order of the requests, a room's messages arrive with seq last_seq + 1, + 2, ...
+// from the join on, every message carries a valid signature, and history repeats the live
+// events exactly.
 
 #include "fuzz_check.hpp"
 
@@ -10,6 +11,7 @@
 #include <tinychat/signature_verifier.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,10 +30,13 @@ public:
   /// Checks one frame; returns it parsed.
   json::object observe(std::string_view text);
 
-  /// Call before a request goes out with `id`; the next reply must carry it.
+  /// Call before a request goes out with `id`; replies must carry the ids in that order.
   void expect_reply(const RequestId& id);
-  /// Call once the transport has delivered everything the request caused.
+  /// Call once the transport has delivered everything the request caused (when every
+  /// request is answered before the next goes out).
   void request_done(bool still_open);
+  /// Requests sent and not answered yet.
+  std::size_t unanswered() const { return pending_.size(); }
 
   /// The user id and seq state of a joined room; absent when not joined.
   const std::map<std::string, std::uint64_t, std::less<>>& joined_rooms() const {
@@ -44,7 +49,7 @@ private:
   MessageLog* log_;
   SignatureVerifier verifier_;
   std::map<std::string, std::uint64_t, std::less<>> last_seq_; ///< by joined room
-  std::optional<RequestId> pending_;
+  std::deque<RequestId> pending_;
   int replies_ = 0;
 };
 
