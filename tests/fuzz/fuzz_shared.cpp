@@ -28,7 +28,7 @@
 // its rooms, and history must agree. TINYCHAT_FUZZ_TRACE set: every frame to stderr.
 
 #include "fake_shared_store.hpp"
-#include "frame_observer.hpp"
+#include "scripted_clients.hpp"
 
 #include <tinychat/encoding.hpp>
 #include <tinychat/in_process_transport.hpp>
@@ -46,7 +46,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t peers = 4;
 constexpr std::size_t nodes = 2;
 constexpr std::size_t max_operations = 200;
 
@@ -66,40 +65,9 @@ ServiceConfig small_limits() {
   return c;
 }
 
-const std::array<KeyPair, peers>& keys() {
-  static const auto all = [] {
-    auto key = [](std::uint8_t n) {
-      std::array<std::uint8_t, 32> seed{};
-      seed.fill(n);
-      return KeyPair::from_seed(seed);
-    };
-    return std::array<KeyPair, peers>{key(1), key(2), key(3), key(4)};
-  }();
-  return all;
-}
-
-void trace(std::size_t n, const char* direction, std::string_view text) {
-  static const bool on = std::getenv("TINYCHAT_FUZZ_TRACE") != nullptr;
-  if (on)
-    std::fprintf(stderr, "%zu %s %.*s\n", n, direction, static_cast<int>(text.size()), text.data());
-}
-
-struct Joined {
-  std::size_t key = 0;
-  std::string user_id;
-};
-
-struct Peer {
-  std::unique_ptr<InProcessConnection> conn;
-  std::optional<fuzz::FrameObserver> observer;
-  Challenge challenge{};
-  std::map<std::string, Joined, std::less<>> joined;       ///< by room id, from `joined` replies
-  std::map<std::string, std::size_t, std::less<>> joining; ///< key of a join in flight
-};
-
-class Session {
+class Session final : fuzz::ScriptedClients {
 public:
-  Session() {
+  Session() : ScriptedClients(small_limits().limits) {
     for (std::size_t m = 0; m < nodes; ++m) {
       auto& node = store_.add_node();
       auto& t = *transports_.emplace_back(
@@ -110,7 +78,7 @@ public:
       });
       nodes_[m] = &node;
     }
-    for (std::size_t n = 0; n < peers; ++n)
+    for (std::size_t n = 0; n < fuzz::client_count; ++n)
       open(n, n % nodes);
     run("c0");
     run("S");
@@ -143,7 +111,7 @@ public:
       if (op == 'y' && line.size() > 3) request["after_seq"] = number(line.substr(3));
       send_raw(*digit(1), json::serialize(request));
     } else if (op == 'x' && digit(1)) {
-      peers_[*digit(1)].conn->close();
+      clients_[*digit(1)].conn->close();
       open(*digit(1), digit(2, '1').value_or(*digit(1) % nodes));
     } else if (op == 'S') {
       store_.settle();
@@ -178,8 +146,8 @@ public:
       run("t");
     }
     store_.settle();
-    for (std::size_t n = 0; n < peers; ++n) {
-      Peer& p = peers_[n];
+    for (std::size_t n = 0; n < fuzz::client_count; ++n) {
+      Client& p = clients_[n];
       if (!p.conn->is_open()) continue;
       check(p.observer->unanswered() == 0, "a request is still unanswered at the end");
       const auto joined = p.observer->joined_rooms(); // a history may close an expired room
@@ -193,107 +161,19 @@ public:
       }
     }
     store_.settle();
-    for (const Peer& p : peers_)
+    for (const Client& p : clients_)
       check(!p.conn->is_open() || p.observer->unanswered() == 0, "a history went unanswered");
   }
 
 private:
-  static std::uint64_t number(std::string_view digits) {
-    std::uint64_t n = 0;
-    for (char c : digits.substr(0, 16))
-      if (c >= '0' && c <= '9') n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    return n;
-  }
-
   void open(std::size_t n, std::size_t node) {
-    Peer& p = peers_[n];
-    p = Peer{};
-    p.observer.emplace(log_);
-    p.conn = transports_[node]->connect(n < 2 ? "192.0.2.1" : "192.0.2.2");
-    auto hello = p.conn->take();
-    check(hello.has_value(), "no hello");
-    auto frame = Protocol::decode_server_frame(*hello);
-    check(frame && std::holds_alternative<Hello>(*frame), "the first frame is not hello", *hello);
-    p.challenge = std::get<Hello>(*frame).challenge;
+    attach(n, transports_[node]->connect(n < 2 ? "192.0.2.1" : "192.0.2.2"));
     node_of_[n] = node;
-    drain();
   }
-
-  Peer& usable(std::size_t n) {
-    if (!peers_[n].conn->is_open()) open(n, node_of_[n]); // a client reconnects
-    return peers_[n];
-  }
-
-  std::string room(std::size_t slot) const {
-    return rooms_[slot].empty() ? std::string(26, 'a') : rooms_[slot];
-  }
-
-  std::string substitute(std::string_view text) const {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '$' && i + 2 < text.size() && text[i + 2] >= '0' && text[i + 2] <= '3') {
-        auto n = static_cast<std::size_t>(text[i + 2] - '0');
-        if (text[i + 1] == 'R' || text[i + 1] == 'K') {
-          out += text[i + 1] == 'R' ? room(n) : to_hex(keys()[n].public_key());
-          i += 2;
-          continue;
-        }
-      }
-      out += text[i];
-    }
-    return out;
-  }
-
-  // Sends one frame; its reply may come only once the store has run.
-  void send_raw(std::size_t n, const std::string& text) {
-    Peer& p = usable(n);
-    DecodedRequest decoded = Protocol::decode_request(text);
-    p.observer->expect_reply(decoded.ok() ? decoded.request().id : decoded.error().id);
-    if (decoded.ok())
-      if (auto* join = std::get_if<JoinRequest>(&decoded.request().body))
-        for (std::size_t k = 0; k < peers; ++k)
-          if (keys()[k].public_key() == join->pub_key) p.joining[join->room_id] = k;
-    trace(n, ">", text);
-    p.conn->send(text);
-    drain();
-  }
-
-  void join(std::size_t n, std::size_t slot, std::size_t k, std::string_view name) {
-    Peer& p = usable(n);
-    const std::string id = room(slot);
-    auto trimmed = Protocol::normalize_name(name, small_limits().limits);
-    auto* signed_name = std::get_if<std::string>(&trimmed);
-    const KeyPair& key = keys()[k];
-    auto sig = key.sign(
-        join_payload(p.challenge, id, signed_name ? *signed_name : name, key.public_key()));
-    send_raw(n, json::serialize(json::object{{"type", "join"},
-                                             {"id", 2},
-                                             {"room_id", id},
-                                             {"user_name", name},
-                                             {"pub_key", to_hex(key.public_key())},
-                                             {"sig", to_hex(sig)}}));
-  }
-
-  void send_signed(std::size_t n, std::size_t slot, std::string_view rest) {
-    Peer& p = usable(n);
-    const std::string id = room(slot);
-    auto joined = p.joined.find(id);
-    const std::size_t k = joined != p.joined.end() ? joined->second.key : n;
-    const std::string user_id = joined != p.joined.end() ? joined->second.user_id : "u";
-    std::uint64_t client_seq = ++client_seqs_[{id, k}];
-    if (auto space = rest.find(' ');
-        space != std::string_view::npos && space > 0 &&
-        rest.substr(0, space).find_first_not_of("0123456789") == std::string_view::npos) {
-      client_seq = number(rest.substr(0, space));
-      rest.remove_prefix(space + 1);
-    }
-    auto sig = keys()[k].sign(message_payload(id, user_id, client_seq, rest));
-    send_raw(n, json::serialize(json::object{{"type", "send"},
-                                             {"id", "s"},
-                                             {"room_id", id},
-                                             {"client_seq", client_seq},
-                                             {"text", rest},
-                                             {"sig", to_hex(sig)}}));
+  void reopen(std::size_t n) override { open(n, node_of_[n]); }
+  void received(const json::object& frame, const std::string& text) override {
+    if (const auto* id = frame.if_contains("id"); id && *id == "end")
+      check(frame.at("type") == "history", "the last history of a joined room is refused", text);
   }
 
   void lose(std::size_t m, std::size_t index) {
@@ -307,41 +187,12 @@ private:
                                std::get<PresenceEvent>(pending[index]).version);
   }
 
-  // Hands every delivered frame to its connection's observer, and learns rooms and user ids.
-  void drain() {
-    for (std::size_t n = 0; n < peers; ++n) {
-      Peer& p = peers_[n];
-      if (!p.conn) continue;
-      while (auto text = p.conn->take()) {
-        trace(n, "<", *text);
-        json::object frame = p.observer->observe(*text);
-        const auto type = frame.at("type").as_string();
-        if (const auto* id = frame.if_contains("id"); id && *id == "end")
-          check(type == "history", "the last history of a joined room is refused", *text);
-        if (type == "room_created") {
-          rooms_[next_slot_++ % rooms_.size()] = std::string(frame.at("room_id").as_string());
-        } else if (type == "joined") {
-          std::string id(frame.at("room_id").as_string());
-          auto k = p.joining.count(id) ? p.joining[id] : n;
-          p.joined[id] = Joined{k, std::string(frame.at("user_id").as_string())};
-        } else if (type == "left" || type == "room_closed") {
-          p.joined.erase(std::string(frame.at("room_id").as_string()));
-        }
-      }
-    }
-  }
-
   ManualClock clock_;
   FakeSharedStore store_{clock_};
   std::array<FakeSharedStore::Node*, nodes> nodes_{};
   std::array<bool, nodes> lost_{};
   std::vector<std::unique_ptr<InProcessTransport>> transports_;
-  fuzz::MessageLog log_;
-  std::array<Peer, peers> peers_;
-  std::array<std::size_t, peers> node_of_{};
-  std::array<std::string, 4> rooms_;
-  std::size_t next_slot_ = 0;
-  std::map<std::pair<std::string, std::size_t>, std::uint64_t> client_seqs_;
+  std::array<std::size_t, fuzz::client_count> node_of_{};
 };
 
 } // namespace
