@@ -38,21 +38,6 @@ void expect_error(WireClient& who, const json::object& request, std::string_view
   expect_error(who, json::serialize(request), code, request.at("id"));
 }
 
-// `request` with `field` set to `value`.
-template <class T>
-json::object with(json::object request, std::string_view field, const T& value) {
-  if constexpr (std::is_same_v<T, std::string>)
-    request[field] = std::string_view(value);
-  else
-    request[field] = value;
-  return request;
-}
-
-json::object without(json::object request, std::string_view field) {
-  request.erase(field);
-  return request;
-}
-
 std::string upper(std::string s) {
   for (auto& c : s)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');

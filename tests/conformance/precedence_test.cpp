@@ -12,21 +12,6 @@
 namespace tinychat::test {
 namespace {
 
-// `request` with `field` set to `value`.
-template <class T>
-json::object with(json::object request, std::string_view field, const T& value) {
-  if constexpr (std::is_same_v<T, std::string>)
-    request[field] = std::string_view(value);
-  else
-    request[field] = value;
-  return request;
-}
-
-json::object without(json::object request, std::string_view field) {
-  request.erase(field);
-  return request;
-}
-
 std::string code_of(WireClient& who, const json::object& request) {
   return outcome(who.call(request));
 }

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace tinychat::test {
@@ -117,5 +118,21 @@ private:
   std::int64_t last_id_ = 0;
   std::map<std::string, std::string, std::less<>> user_ids_;
 };
+
+/// `request` with `field` set to `value` (a std::string is stored as a JSON string).
+template <class T>
+json::object with(json::object request, std::string_view field, const T& value) {
+  if constexpr (std::is_same_v<T, std::string>)
+    request[field] = std::string_view(value);
+  else
+    request[field] = value;
+  return request;
+}
+
+/// `request` without `field`.
+inline json::object without(json::object request, std::string_view field) {
+  request.erase(field);
+  return request;
+}
 
 } // namespace tinychat::test
